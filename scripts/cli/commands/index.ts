@@ -1,0 +1,7 @@
+/**
+ * The command table of `abq-pack`. Each command lives in its own file; add one line here to register it.
+ */
+import type { Command } from '../command.ts';
+
+export const commands: Command[] = [
+];
