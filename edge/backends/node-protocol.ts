@@ -1,0 +1,59 @@
+/**
+ * The wire protocol between the edge and a GPU node (gpu-node/server implements the node side).
+ * Every request carries the `x-abq-signature` header (shared/auth); nodes answer 401 without it.
+ *
+ * POST /v1/generate   body: NodeGenerateBody (JSON)
+ *   200 text/event-stream:
+ *     data: {"token":318,"logprob":-0.41}          one event per generated token
+ *     event: done / data: {"finish_reason":"stop","completion_tokens":12}
+ *     event: error / data: {"message":"...","code":"..."}   (the node failed mid-stream)
+ *   4xx/5xx JSON {"error":{"message","code"}} before any token (400 bad input, 401 bad signature,
+ *   404 unknown model, 503 draining or queue full): the edge may retry elsewhere.
+ * GET /health          -> NodeHealth (JSON)
+ * POST <edge>/internal/nodes/heartbeat  body: NodeHeartbeat (signed by the node, same secret)
+ */
+
+export const NODE_GENERATE_PATH = '/v1/generate';
+export const NODE_HEALTH_PATH = '/health';
+export const EDGE_HEARTBEAT_PATH = '/internal/nodes/heartbeat';
+
+export interface NodeGenerateBody {
+  model: string;
+  tokens: number[];
+  max_tokens: number;
+  temperature: number;
+  top_p: number;
+  top_k: number;
+  seed?: number;
+  stop?: number[][];
+  logprobs?: boolean;
+}
+
+export interface NodeTokenEvent {
+  token: number;
+  logprob?: number;
+}
+
+export interface NodeDoneEvent {
+  finish_reason: 'stop' | 'length';
+  completion_tokens: number;
+}
+
+export interface NodeHealth {
+  status: 'ok' | 'draining';
+  backend: string;
+  models: string[];
+  queue_depth: number;
+  active: number;
+  free_kv_slots: number;
+  max_slots: number;
+}
+
+export interface NodeHeartbeat {
+  id: string;
+  url: string;
+  models: string[];
+  status: 'ok' | 'draining';
+  queue_depth: number;
+  free_kv_slots: number;
+}

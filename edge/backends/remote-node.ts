@@ -1,0 +1,97 @@
+/**
+ * A GPU node reached over HTTP, as an InferenceBackend. Requests are signed with the shared secret;
+ * the token stream is the node's SSE (see node-protocol.ts). Failures throw `NodeError`, whose
+ * `beforeFirstToken` flag tells the dispatcher whether retrying on another node is safe.
+ */
+import { signRequest, SIGNATURE_HEADER } from '../../shared/auth/index.ts';
+import { readSse } from '../lib/sse-reader.ts';
+import type { GenerateRequest, GeneratedToken, InferenceBackend } from './backend.ts';
+import { NODE_GENERATE_PATH, type NodeGenerateBody, type NodeTokenEvent } from './node-protocol.ts';
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+export class NodeError extends Error {
+  constructor(
+    message: string,
+    readonly nodeId: string,
+    readonly beforeFirstToken: boolean,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'NodeError';
+  }
+}
+
+export interface RemoteNodeOptions {
+  id: string;
+  url: string;
+  secret: string;
+  supports: (model: string) => boolean;
+  fetch?: FetchLike;
+}
+
+export class RemoteNodeBackend implements InferenceBackend {
+  readonly kind = 'gpu' as const;
+  readonly id: string;
+  private readonly fetchImpl: FetchLike;
+
+  constructor(private readonly opts: RemoteNodeOptions) {
+    this.id = opts.id;
+    this.fetchImpl = opts.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  supports(model: string): boolean {
+    return this.opts.supports(model);
+  }
+
+  async *generate(req: GenerateRequest): AsyncGenerator<GeneratedToken> {
+    const body: NodeGenerateBody = {
+      model: req.model,
+      tokens: req.tokens,
+      max_tokens: req.maxTokens,
+      temperature: req.sampling.temperature,
+      top_p: req.sampling.topP,
+      top_k: req.sampling.topK,
+      ...(req.sampling.seed !== undefined ? { seed: req.sampling.seed } : {}),
+      ...(req.stop ? { stop: req.stop } : {}),
+      ...(req.logprobs ? { logprobs: true } : {}),
+    };
+    const text = JSON.stringify(body);
+    const signature = await signRequest({ secret: this.opts.secret, method: 'POST', path: NODE_GENERATE_PATH, body: text });
+    let res: Response;
+    try {
+      res = await this.fetchImpl(this.opts.url + NODE_GENERATE_PATH, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', [SIGNATURE_HEADER]: signature },
+        body: text,
+        signal: req.signal,
+      });
+    } catch (e) {
+      if (req.signal?.aborted) throw e;
+      throw new NodeError(`node ${this.id} unreachable: ${(e as Error).message}`, this.id, true);
+    }
+    if (res.status !== 200 || !res.body) {
+      const detail = await res.text().catch(() => '');
+      throw new NodeError(`node ${this.id} answered HTTP ${res.status}: ${detail.slice(0, 300)}`, this.id, true, res.status);
+    }
+    let emitted = 0;
+    try {
+      for await (const msg of readSse(res.body)) {
+        if (msg.event === 'message') {
+          const ev = JSON.parse(msg.data) as NodeTokenEvent;
+          emitted++;
+          yield ev.logprob === undefined ? { token: ev.token } : { token: ev.token, logprob: ev.logprob };
+        } else if (msg.event === 'done') {
+          return;
+        } else if (msg.event === 'error') {
+          const err = JSON.parse(msg.data) as { message?: string };
+          throw new NodeError(`node ${this.id} failed: ${err.message ?? msg.data}`, this.id, emitted === 0);
+        }
+      }
+    } catch (e) {
+      if (e instanceof NodeError || req.signal?.aborted) throw e;
+      throw new NodeError(`node ${this.id} stream broke: ${(e as Error).message}`, this.id, emitted === 0);
+    }
+    throw new NodeError(`node ${this.id} closed the stream without finishing`, this.id, emitted === 0);
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * A minimal Prometheus text-format registry (counters, gauges, histograms with labels).
+ * Hand-written because prom-client needs Node built-ins (cluster, v8, process) that workerd lacks;
+ * the edge core must run in both. The node server (Node only) uses prom-client itself.
+ */
+
+type Labels = Record<string, string>;
+
+function labelKey(labels: Labels): string {
+  const keys = Object.keys(labels).sort();
+  return keys.map((k) => `${k}="${String(labels[k]).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',');
+}
+
+interface Metric {
+  render(): string;
+}
+
+export class Counter implements Metric {
+  private readonly values = new Map<string, number>();
+  constructor(readonly name: string, readonly help: string) {}
+  inc(labels: Labels = {}, by = 1): void {
+    const k = labelKey(labels);
+    this.values.set(k, (this.values.get(k) ?? 0) + by);
+  }
+  get(labels: Labels = {}): number {
+    return this.values.get(labelKey(labels)) ?? 0;
+  }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
+    for (const [k, v] of this.values) lines.push(`${this.name}${k ? `{${k}}` : ''} ${v}`);
+    return lines.join('\n');
+  }
+}
+
+export class Gauge implements Metric {
+  private readonly values = new Map<string, number>();
+  constructor(readonly name: string, readonly help: string, private readonly collect?: (g: Gauge) => void) {}
+  set(labels: Labels, value: number): void {
+    this.values.set(labelKey(labels), value);
+  }
+  reset(): void {
+    this.values.clear();
+  }
+  render(): string {
+    this.collect?.(this);
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
+    for (const [k, v] of this.values) lines.push(`${this.name}${k ? `{${k}}` : ''} ${v}`);
+    return lines.join('\n');
+  }
+}
+
+export class Histogram implements Metric {
+  private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
+  constructor(readonly name: string, readonly help: string, readonly buckets: number[]) {}
+  observe(labels: Labels, value: number): void {
+    const k = labelKey(labels);
+    let s = this.series.get(k);
+    if (!s) this.series.set(k, (s = { counts: new Array(this.buckets.length).fill(0), sum: 0, count: 0 }));
+    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]) s.counts[i]++;
+    s.sum += value;
+    s.count++;
+  }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
+    for (const [k, s] of this.series) {
+      const pre = k ? `${k},` : '';
+      this.buckets.forEach((b, i) => lines.push(`${this.name}_bucket{${pre}le="${b}"} ${s.counts[i]}`));
+      lines.push(`${this.name}_bucket{${pre}le="+Inf"} ${s.count}`);
+      lines.push(`${this.name}_sum${k ? `{${k}}` : ''} ${s.sum}`);
+      lines.push(`${this.name}_count${k ? `{${k}}` : ''} ${s.count}`);
+    }
+    return lines.join('\n');
+  }
+}
+
+export class PromRegistry {
+  private readonly metrics: Metric[] = [];
+  register<T extends Metric>(m: T): T {
+    this.metrics.push(m);
+    return m;
+  }
+  render(): string {
+    return this.metrics.map((m) => m.render()).join('\n') + '\n';
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * Sends one generation to a backend and waits for its first token. GPU nodes come first, ranked by
+ * routing/select-node.ts; a node that fails before its first token (unreachable, HTTP error, stream
+ * cut, first-token timeout) counts against its circuit breaker and the next node is tried, up to
+ * `maxRetries` retries. When no node can serve, a local backend (the WASM engine) that supports the
+ * model runs it. Once a token has arrived the choice is final: a later failure is the caller's to
+ * report (an SSE error event), because tokens already sent cannot be taken back.
+ */
+import { ApiError } from '../errors.ts';
+import type { GenerateRequest, GeneratedToken, InferenceBackend } from '../backends/backend.ts';
+import { NodeError } from '../backends/remote-node.ts';
+import type { NodeEntry, NodeRegistry } from '../routing/registry.ts';
+import { rankNodes } from '../routing/select-node.ts';
+import type { EdgeMetrics } from '../metrics.ts';
+
+export type ServedPath = 'gpu' | 'wasm' | 'reference';
+
+export interface Dispatched {
+  backendId: string;
+  path: ServedPath;
+  /** The first token, or undefined when the backend finished without producing one. */
+  first: GeneratedToken | undefined;
+  rest: AsyncIterator<GeneratedToken>;
+  retries: number;
+  /** Call exactly once when the stream ends: false when it broke mid-stream. */
+  release(ok: boolean): void;
+  /** Stops the backend (client went away, or a stop string matched). */
+  abort(): void;
+}
+
+export interface DispatchDeps {
+  registry: NodeRegistry;
+  localBackends: InferenceBackend[];
+  maxRetries: number;
+  firstTokenTimeoutMs: number;
+  metrics: EdgeMetrics;
+}
+
+type Attempt = { ok: true; first: GeneratedToken | undefined; it: AsyncIterator<GeneratedToken> } | { ok: false; error: unknown };
+
+async function firstToken(backend: InferenceBackend, req: GenerateRequest, controller: AbortController, timeoutMs: number): Promise<Attempt> {
+  const it = backend.generate({ ...req, signal: controller.signal })[Symbol.asyncIterator]();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(new NodeError(`${backend.id} sent no token within ${timeoutMs} ms`, backend.id, true));
+    }, timeoutMs);
+  });
+  try {
+    const r = await Promise.race([it.next(), timeout]);
+    return { ok: true, first: r.done ? undefined : r.value, it };
+  } catch (error) {
+    void it.return?.()?.catch(() => undefined);
+    return { ok: false, error };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function linkAbort(client: AbortSignal | undefined, controller: AbortController): void {
+  if (!client) return;
+  if (client.aborted) controller.abort();
+  else client.addEventListener('abort', () => controller.abort(), { once: true });
+}
+
+/** Status codes from a node that mean "this request is bad", not "this node is bad": no retry. */
+const CLIENT_FAULT = new Set([400, 404, 413, 422]);
+
+export async function dispatch(deps: DispatchDeps, req: GenerateRequest): Promise<Dispatched> {
+  const tried = new Set<string>();
+  let retries = 0;
+  let lastError: unknown;
+  for (let attempt = 0; attempt <= deps.maxRetries; attempt++) {
+    const node = rankNodes(deps.registry.list(), req.model, tried).find((n) => n.breaker.acquire());
+    if (!node) break;
+    tried.add(node.id);
+    if (attempt > 0) {
+      retries++;
+      deps.metrics.retries.inc({ model: req.model });
+    }
+    const controller = new AbortController();
+    linkAbort(req.signal, controller);
+    node.outstanding++;
+    const r = await firstToken(node.backend, req, controller, deps.firstTokenTimeoutMs);
+    if (r.ok) return dispatched(node, r.first, r.it, controller, retries, deps);
+    node.outstanding--;
+    if (req.signal?.aborted) throw r.error;
+    lastError = r.error;
+    const status = r.error instanceof NodeError ? r.error.status : undefined;
+    if (status !== undefined && CLIENT_FAULT.has(status)) {
+      node.breaker.onSuccess();
+      throw new ApiError(`the node rejected the request: ${(r.error as Error).message}`, { type: 'invalid_request_error', code: 'node_rejected' });
+    }
+    if (status === 503) node.breaker.onSuccess(); // busy or draining: healthy, just full
+    else {
+      node.breaker.onFailure();
+      if (status === undefined) node.status = 'down'; // unreachable: avoid it until a health check says otherwise
+    }
+    deps.metrics.nodeFailures.inc({ node: node.id, phase: 'before_first_token' });
+  }
+  const local = deps.localBackends.find((b) => b.supports(req.model));
+  if (local) {
+    const controller = new AbortController();
+    linkAbort(req.signal, controller);
+    const r = await firstToken(local, req, controller, deps.firstTokenTimeoutMs);
+    if (!r.ok) throw r.error;
+    return {
+      backendId: local.id,
+      path: local.kind === 'gpu' ? 'gpu' : local.kind,
+      first: r.first,
+      rest: r.it,
+      retries,
+      release: () => undefined,
+      abort: () => controller.abort(),
+    };
+  }
+  const why = lastError ? ` (last error: ${(lastError as Error).message})` : '';
+  throw new ApiError(
+    `no healthy GPU node can serve model '${req.model}' and it is not available on the edge's WASM fallback${why}; retry later`,
+    { type: 'unavailable_error', code: 'no_backend_available', headers: { 'retry-after': '1' } },
+  );
+}
+
+function dispatched(node: NodeEntry, first: GeneratedToken | undefined, it: AsyncIterator<GeneratedToken>, controller: AbortController, retries: number, deps: DispatchDeps): Dispatched {
+  let released = false;
+  return {
+    backendId: node.backend.id,
+    path: 'gpu',
+    first,
+    rest: it,
+    retries,
+    release(ok) {
+      if (released) return;
+      released = true;
+      node.outstanding--;
+      if (ok) node.breaker.onSuccess();
+      else {
+        node.breaker.onFailure();
+        node.status = 'down';
+        deps.metrics.nodeFailures.inc({ node: node.id, phase: 'mid_stream' });
+      }
+    },
+    abort: () => controller.abort(),
+  };
+}

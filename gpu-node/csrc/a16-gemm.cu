@@ -1,0 +1,282 @@
+// Weight-only (A16) GEMM: y = x (fp16) * dequant(W)^T, fp16 tensor cores with fp32 accumulators.
+//
+// Tile layout (written once at load by a16Repack): codes in F-bit fields, F = 2, 4 or 8 (p rounded up):
+//   uint4 [nTiles][kBlocks][32 lanes], one lane load = 128 bits = KB = 512/F values of K for row
+//   n = 8 nTile + lane/4. Word w of the load holds 8/F MMA k-steps of 16; in each word, pair x has its
+//   first element at bits [F x, F x + F) and its second at bits [16 + F x, ...), and step s uses pairs
+//   2s (the b0 fragment: k = 2t, 2t+1) and 2s+1 (b1: k = 2t+8, 2t+9), t = lane % 4.
+//   So (word >> F x) & 0x000F000F (F=4) | 0x64006400 is the half2 (1024 + c0, 1024 + c1): one lop3 per
+//   pair; subtracting the half2 constant (1024 + z) gives c - z exactly (|c - z| <= 255). The group's
+//   products accumulate in fp32 and are scaled once per group (y += s_g * acc_g), so the only roundings
+//   are the fp16 inputs and the fp32 sums.
+// Scales f32 [G][nPad] and zero constants half2 [G][nPad] are transposed so a lane's two output
+// columns (2t, 2t+1) are one 8-byte load.
+// Grid: x = token blocks of 16 MT, y = groups of 8 n-tiles (one per warp), z = K splits; split
+// partials go to an f32 scratch and are summed in split order (deterministic) by a second kernel.
+#include "a16-gemm.cuh"
+#include "btc-layout.cuh"
+#include "cuda-check.cuh"
+#include "ptx.cuh"
+
+namespace abq {
+namespace {
+
+constexpr int kWarps = 8;
+constexpr int kThreads = kWarps * 32;
+constexpr int kStepK = 16;
+constexpr int kTargetCtasPerSm = 8;
+constexpr int kMinBlocksPerSplit = 8;
+constexpr uint32_t kMagic1024 = 0x64006400u;  // half2 (1024, 1024)
+
+struct A16Args {
+  const uint4* tile; const float* scales; const uint32_t* zeros;
+  const __half* x; int xStride;
+  float* partial; __half* y; const float* bias;
+  int m, n, nPad, groups, groupSize, nTiles, kBlocks, blocksPerSplit;
+};
+
+template <int F,   // code field bits (2, 4, 8)
+          int MT>  // m-tiles (16 tokens each) per warp
+__global__ void __launch_bounds__(kThreads) a16Kernel(const A16Args a) {
+  static_assert(F == 2 || F == 4 || F == 8, "field width");
+  constexpr int kb = 512 / F;               // K per lane load
+  constexpr int stepsPerWord = 8 / F;
+  constexpr uint32_t mask = F == 2 ? 0x00030003u : F == 4 ? 0x000F000Fu : 0x00FF00FFu;
+
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int g = lane / 4, t = lane % 4;
+  const int nTile = blockIdx.y * kWarps + warp;
+  if (nTile >= a.nTiles) return;
+  const int blockBegin = blockIdx.z * a.blocksPerSplit;
+  const int blockEnd = min(a.kBlocks, blockBegin + a.blocksPerSplit);
+  if (blockBegin >= blockEnd) return;
+  const int tokenBase = blockIdx.x * MT * 16;
+
+  const __half* aRow[MT][2];
+#pragma unroll
+  for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+      const int token = tokenBase + mt * 16 + g + 8 * h;
+      aRow[mt][h] = token < a.m ? a.x + static_cast<size_t>(token) * a.xStride + 2 * t : nullptr;
+    }
+
+  float acc[MT][4], cg[MT][4];
+#pragma unroll
+  for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+    for (int e = 0; e < 4; e++) acc[mt][e] = cg[mt][e] = 0.f;
+
+  const int colBase = nTile * kTileN;
+  int group = a.groups == 1 ? 0 : min(blockBegin * kb / a.groupSize, a.groups - 1);
+  uint32_t zz = a.zeros[static_cast<size_t>(group) * a.nPad + colBase + g];
+  auto flushGroup = [&]() {
+    const float2 s = *reinterpret_cast<const float2*>(a.scales + static_cast<size_t>(group) * a.nPad + colBase + 2 * t);
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++) {
+      acc[mt][0] = fmaf(s.x, cg[mt][0], acc[mt][0]);
+      acc[mt][1] = fmaf(s.y, cg[mt][1], acc[mt][1]);
+      acc[mt][2] = fmaf(s.x, cg[mt][2], acc[mt][2]);
+      acc[mt][3] = fmaf(s.y, cg[mt][3], acc[mt][3]);
+#pragma unroll
+      for (int e = 0; e < 4; e++) cg[mt][e] = 0.f;
+    }
+  };
+  auto loadA = [](const __half* row, int k) -> uint32_t {
+    return row ? __ldg(reinterpret_cast<const unsigned int*>(row + k)) : 0u;
+  };
+
+  const uint4* wp = a.tile + (static_cast<size_t>(nTile) * a.kBlocks + blockBegin) * kLanes + lane;
+#pragma unroll 1
+  for (int blk = blockBegin; blk < blockEnd; blk++, wp += kLanes) {
+    const uint4 wv = ldStream(wp);
+    const uint32_t words[4] = {wv.x, wv.y, wv.z, wv.w};
+#pragma unroll
+    for (int wi = 0; wi < 4; wi++) {
+#pragma unroll
+      for (int s = 0; s < stepsPerWord; s++) {
+        const int k0 = blk * kb + (wi * stepsPerWord + s) * kStepK;
+        if (a.groups > 1) {
+          const int stepGroup = min(k0 / a.groupSize, a.groups - 1);
+          if (stepGroup != group) {
+            flushGroup();
+            group = stepGroup;
+            zz = a.zeros[static_cast<size_t>(group) * a.nPad + colBase + g];
+          }
+        }
+        const uint32_t h0 = lop3AndOr(words[wi] >> (F * 2 * s), mask, kMagic1024);
+        const uint32_t h1 = lop3AndOr(words[wi] >> (F * (2 * s + 1)), mask, kMagic1024);
+        const __half2 d0 = __hsub2(*reinterpret_cast<const __half2*>(&h0), *reinterpret_cast<const __half2*>(&zz));
+        const __half2 d1 = __hsub2(*reinterpret_cast<const __half2*>(&h1), *reinterpret_cast<const __half2*>(&zz));
+        const uint32_t b0 = *reinterpret_cast<const uint32_t*>(&d0);
+        const uint32_t b1 = *reinterpret_cast<const uint32_t*>(&d1);
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++) {
+          mmaF16(cg[mt], loadA(aRow[mt][0], k0), loadA(aRow[mt][1], k0), loadA(aRow[mt][0], k0 + 8),
+                 loadA(aRow[mt][1], k0 + 8), b0, b1);
+        }
+      }
+    }
+  }
+  flushGroup();
+
+#pragma unroll
+  for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+    for (int e = 0; e < 4; e++) {
+      const int token = tokenBase + mt * 16 + g + 8 * (e >> 1);
+      const int col = colBase + 2 * t + (e & 1);
+      if (token >= a.m || col >= a.n) continue;
+      if (a.partial) {
+        a.partial[(static_cast<size_t>(blockIdx.z) * a.m + token) * a.nPad + col] = acc[mt][e];
+      } else {
+        a.y[static_cast<size_t>(token) * a.n + col] = __float2half_rn(acc[mt][e] + (a.bias ? a.bias[col] : 0.f));
+      }
+    }
+}
+
+__global__ void reduceSplitsKernel(const float* __restrict__ partial, int splits, int m, int n, int nPad,
+                                   const float* __restrict__ bias, __half* __restrict__ y) {
+  const size_t idx = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
+  if (idx >= static_cast<size_t>(m) * n) return;
+  const int col = idx % n, row = idx / n;
+  float s = bias ? bias[col] : 0.f;
+  for (int z = 0; z < splits; z++) s += partial[(static_cast<size_t>(z) * m + row) * nPad + col];
+  y[idx] = __float2half_rn(s);
+}
+
+__global__ void padRowsKernel(const __half* __restrict__ x, int m, int k, int kp, __half* __restrict__ out) {
+  const size_t idx = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
+  if (idx >= static_cast<size_t>(m) * kp) return;
+  const int col = idx % kp, row = idx / kp;
+  out[idx] = col < k ? x[static_cast<size_t>(row) * k + col] : __float2half(0.f);
+}
+
+__global__ void a16RepackKernel(const uint32_t* __restrict__ canon, const float* __restrict__ scales,
+                                const uint8_t* __restrict__ zeros, int p, int f, int n, int k, int words,
+                                int groups, int nTiles, int kBlocks, int nPad, uint4* __restrict__ tile,
+                                float* __restrict__ tScales, uint32_t* __restrict__ tZeros) {
+  const size_t idx = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
+  // Scales and zero constants, transposed to [G][nPad].
+  if (idx < static_cast<size_t>(groups) * nPad) {
+    const int col = idx % nPad, gi = idx / nPad;
+    const float s = col < n ? scales[static_cast<size_t>(col) * groups + gi] : 0.f;
+    const int z = col < n ? zeros[static_cast<size_t>(col) * groups + gi] : 0;
+    tScales[idx] = s;
+    const uint32_t h = __half_as_ushort(__float2half_rn(1024.f + z));
+    tZeros[idx] = h | (h << 16);
+  }
+  if (idx >= static_cast<size_t>(nTiles) * kBlocks * kLanes) return;
+  const int lane = idx % kLanes;
+  const int blk = (idx / kLanes) % kBlocks;
+  const int nTile = idx / (static_cast<size_t>(kLanes) * kBlocks);
+  const int row = nTile * kTileN + lane / 4, t = lane % 4;
+  auto code = [&](int kk) -> uint32_t {
+    if (row >= n || kk >= k) return 0u;
+    uint32_t c = 0;
+    for (int j = 0; j < p; j++) c |= ((canon[(static_cast<size_t>(j) * n + row) * words + kk / 32] >> (kk % 32)) & 1u) << j;
+    return c;
+  };
+  const int kbk = 512 / f, stepsPerWord = 8 / f, pairsPerWord = 16 / f;
+  uint32_t out[4];
+  for (int wi = 0; wi < 4; wi++) {
+    uint32_t w = 0;
+    for (int x = 0; x < pairsPerWord; x++) {
+      const int step = wi * stepsPerWord + x / 2;
+      const int kk = blk * kbk + step * kStepK + 2 * t + (x % 2) * 8;
+      w |= code(kk) << (f * x);
+      w |= code(kk + 1) << (16 + f * x);
+    }
+    out[wi] = w;
+  }
+  tile[idx] = make_uint4(out[0], out[1], out[2], out[3]);
+}
+
+template <int F>
+void launchA16(int mt, dim3 grid, cudaStream_t stream, const A16Args& args) {
+  switch (mt) {
+    case 1: a16Kernel<F, 1><<<grid, kThreads, 0, stream>>>(args); break;
+    case 2: a16Kernel<F, 2><<<grid, kThreads, 0, stream>>>(args); break;
+    case 4: a16Kernel<F, 4><<<grid, kThreads, 0, stream>>>(args); break;
+    default: throw AbqError("a16Kernel: no compiled variant with " + std::to_string(mt) + " m-tiles");
+  }
+  CUDA_CHECK_LAUNCH("a16Kernel");
+}
+
+int gridFor(size_t total) { return static_cast<int>((total + kThreads - 1) / kThreads); }
+
+}  // namespace
+
+int a16FieldBits(int p) { return p <= 2 ? 2 : p <= 4 ? 4 : 8; }
+int a16PaddedK(int p, int k) { const int kb = 512 / a16FieldBits(p); return ceilDiv(k, kb) * kb; }
+size_t a16TileWords(int p, int n, int k) {
+  return static_cast<size_t>(ceilDiv(n, kTileN)) * (a16PaddedK(p, k) / (512 / a16FieldBits(p))) * kLanes * 4;
+}
+bool a16SupportsGroup(int k, int groupSize) { return groupSize >= k || groupSize % kStepK == 0; }
+
+void a16Repack(const uint32_t* canon, const float* scales, const uint8_t* zeros, int p, int n, int k, int groupSize,
+               uint32_t* tile, float* tScales, uint32_t* tZeros, cudaStream_t stream) {
+  const int f = a16FieldBits(p);
+  const int nTiles = ceilDiv(n, kTileN), kBlocks = a16PaddedK(p, k) / (512 / f);
+  const int groups = ceilDiv(k, groupSize), nPad = nTiles * kTileN;
+  const size_t total = std::max(static_cast<size_t>(nTiles) * kBlocks * kLanes, static_cast<size_t>(groups) * nPad);
+  a16RepackKernel<<<gridFor(total), kThreads, 0, stream>>>(canon, scales, zeros, p, f, n, k, ceilDiv(k, 32), groups,
+                                                           nTiles, kBlocks, nPad, reinterpret_cast<uint4*>(tile),
+                                                           tScales, tZeros);
+  CUDA_CHECK_LAUNCH("a16Repack");
+}
+
+A16Plan a16Plan(const A16Problem& pr, int smCount) {
+  A16Plan plan{};
+  plan.mTiles = pr.m <= 16 ? 1 : pr.m <= 32 ? 2 : 4;
+  const int kBlocks = a16PaddedK(pr.p, pr.k) / (512 / a16FieldBits(pr.p));
+  const int ctas = ceilDiv(pr.m, 16 * plan.mTiles) * ceilDiv(ceilDiv(pr.n, kTileN), kWarps);
+  const int want = ceilDiv(kTargetCtasPerSm * smCount, ctas);
+  plan.splits = std::max(1, std::min(want, kBlocks / kMinBlocksPerSplit));
+  plan.name = "a16-mma-f" + std::to_string(a16FieldBits(pr.p)) + "-mt" + std::to_string(plan.mTiles) + "-s" +
+              std::to_string(plan.splits);
+  return plan;
+}
+
+size_t a16PartialFloats(const A16Problem& pr, const A16Plan& plan) {
+  return plan.splits > 1 ? static_cast<size_t>(plan.splits) * pr.m * ceilDiv(pr.n, kTileN) * kTileN : 0;
+}
+
+void a16Gemm(const A16Problem& pr, const A16Plan& plan, cudaStream_t stream) {
+  const int f = a16FieldBits(pr.p), kp = a16PaddedK(pr.p, pr.k);
+  A16Args args{};
+  args.tile = reinterpret_cast<const uint4*>(pr.tile);
+  args.scales = pr.tScales;
+  args.zeros = pr.tZeros;
+  args.x = pr.x;
+  args.xStride = kp;
+  if (kp != pr.k) {
+    padRowsKernel<<<gridFor(static_cast<size_t>(pr.m) * kp), kThreads, 0, stream>>>(pr.x, pr.m, pr.k, kp, pr.xPadded);
+    CUDA_CHECK_LAUNCH("padRowsKernel");
+    args.x = pr.xPadded;
+  }
+  args.nTiles = ceilDiv(pr.n, kTileN);
+  args.nPad = args.nTiles * kTileN;
+  args.kBlocks = kp / (512 / f);
+  args.blocksPerSplit = ceilDiv(args.kBlocks, plan.splits);
+  const int splits = ceilDiv(args.kBlocks, args.blocksPerSplit);
+  args.partial = splits > 1 ? pr.partial : nullptr;
+  args.y = pr.y;
+  args.bias = pr.bias;
+  args.m = pr.m; args.n = pr.n;
+  args.groupSize = pr.groupSize >= pr.k ? pr.k : pr.groupSize;
+  args.groups = ceilDiv(pr.k, args.groupSize);
+  const dim3 grid(ceilDiv(pr.m, 16 * plan.mTiles), ceilDiv(args.nTiles, kWarps), splits);
+  switch (f) {
+    case 2: launchA16<2>(plan.mTiles, grid, stream, args); break;
+    case 4: launchA16<4>(plan.mTiles, grid, stream, args); break;
+    default: launchA16<8>(plan.mTiles, grid, stream, args); break;
+  }
+  if (splits > 1) {
+    reduceSplitsKernel<<<gridFor(static_cast<size_t>(pr.m) * pr.n), kThreads, 0, stream>>>(
+        pr.partial, splits, pr.m, pr.n, args.nPad, pr.bias, pr.y);
+    CUDA_CHECK_LAUNCH("reduceSplitsKernel");
+  }
+}
+
+}  // namespace abq

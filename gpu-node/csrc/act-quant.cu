@@ -1,0 +1,153 @@
+// Fused activation quantize + bit-plane pack, one CTA per token.
+//
+// Reproduces shared/numerics/act-quant.ts bit for bit: every step is one IEEE f32 operation with
+// round-to-nearest (the __f*_rn intrinsics stop nvcc from contracting them into FMAs), and rintf
+// rounds half to even like the reference's roundHalfEven.
+//
+// Layout (global):
+//   x      fp16 [M][K]                    read twice (min/max pass, pack pass); the row stays in L1/L2
+//   planes u32  [bits][M][wordsPad]       plane b, token m: bit (k % 32) of word k / 32 = bit b of code k
+//   scales f32  [M][groupsA], zeros u8 [M][groupsA], sums u32 [M][groupsS]
+// Packing: a warp owns 32 consecutive elements (one word); lane l quantizes element 32w + l and
+// __ballot_sync over bit b of the codes *is* plane word b (lane l -> bit l: LSB-first, as the format).
+// Shared: inv/zero/scale per activation group and the code sums per weight group (integer atomics,
+// so the sums are exact and independent of scheduling).
+#include "act-quant.cuh"
+#include "cuda-check.cuh"
+
+namespace abq {
+namespace {
+
+constexpr int kThreads = 256;             // 8 warps per token
+constexpr int kWarps = kThreads / 32;
+constexpr unsigned kFullMask = 0xffffffffu;
+
+struct GroupParams {
+  float scale, inv;
+  int zero;
+};
+
+/** actQuantParams of the reference: lo/hi always hold 0; scale 1 for an all-zero group. */
+__device__ GroupParams groupParams(float mn, float mx, int qmax) {
+  const float lo = fminf(0.f, mn);
+  const float hi = fmaxf(0.f, mx);
+  const float range = __fsub_rn(hi, lo);
+  float scale = __fdiv_rn(range, static_cast<float>(qmax));
+  if (!(scale > 0.f) || isinf(scale)) scale = 1.f;
+  const float inv = __fdiv_rn(1.f, scale);
+  const float z = rintf(__fmul_rn(-lo, inv));
+  return {scale, inv, static_cast<int>(fminf(fmaxf(z, 0.f), static_cast<float>(qmax)))};
+}
+
+/** actQuantCode of the reference. Clamped in float first: a huge product must not overflow an int. */
+__device__ __forceinline__ uint32_t quantCode(float v, float inv, int zero, int qmax) {
+  const float r = rintf(__fmul_rn(v, inv)) + static_cast<float>(zero);
+  return static_cast<uint32_t>(fminf(fmaxf(r, 0.f), static_cast<float>(qmax)));
+}
+
+__device__ __forceinline__ void warpMinMax(float& mn, float& mx) {
+  for (int off = 16; off > 0; off >>= 1) {
+    mn = fminf(mn, __shfl_xor_sync(kFullMask, mn, off));
+    mx = fmaxf(mx, __shfl_xor_sync(kFullMask, mx, off));
+  }
+}
+
+__global__ void __launch_bounds__(kThreads) actQuantPackKernel(
+    const __half* __restrict__ x,  // [M][K]
+    int m, int k, int bits,
+    int actGroup, int groupsA,     // activation groups (groupsA == 1: per token)
+    int sumGroup, int groupsS,     // weight groups, for the code sums
+    int words, int wordsPad,
+    uint32_t* __restrict__ planes, float* __restrict__ scales, uint8_t* __restrict__ zeros,
+    uint32_t* __restrict__ sums) {
+  extern __shared__ unsigned char smem[];
+  float* sScale = reinterpret_cast<float*>(smem);      // [groupsA]
+  float* sInv = sScale + groupsA;                      // [groupsA]
+  int* sZero = reinterpret_cast<int*>(sInv + groupsA); // [groupsA]
+  unsigned* sSum = reinterpret_cast<unsigned*>(sZero + groupsA);  // [groupsS]
+  __shared__ float redMin[kWarps], redMax[kWarps];
+
+  const int row = blockIdx.x;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int qmax = (1 << bits) - 1;
+  const __half* xr = x + static_cast<size_t>(row) * k;
+
+  for (int g = threadIdx.x; g < groupsS; g += kThreads) sSum[g] = 0;
+
+  // 1. Range of each activation group -> scale, 1/scale, zero.
+  if (groupsA == 1) {
+    float mn = INFINITY, mx = -INFINITY;
+    for (int i = threadIdx.x; i < k; i += kThreads) {
+      const float v = __half2float(xr[i]);
+      mn = fminf(mn, v);
+      mx = fmaxf(mx, v);
+    }
+    warpMinMax(mn, mx);
+    if (lane == 0) { redMin[warp] = mn; redMax[warp] = mx; }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      for (int w = 1; w < kWarps; w++) { mn = fminf(mn, redMin[w]); mx = fmaxf(mx, redMax[w]); }
+      const GroupParams p = groupParams(mn, mx, qmax);
+      sScale[0] = p.scale; sInv[0] = p.inv; sZero[0] = p.zero;
+    }
+  } else {
+    for (int g = warp; g < groupsA; g += kWarps) {
+      const int k0 = g * actGroup, k1 = min(k, k0 + actGroup);
+      float mn = INFINITY, mx = -INFINITY;
+      for (int i = k0 + lane; i < k1; i += 32) {
+        const float v = __half2float(xr[i]);
+        mn = fminf(mn, v);
+        mx = fmaxf(mx, v);
+      }
+      warpMinMax(mn, mx);
+      if (lane == 0) {
+        const GroupParams p = groupParams(mn, mx, qmax);
+        sScale[g] = p.scale; sInv[g] = p.inv; sZero[g] = p.zero;
+      }
+    }
+  }
+  __syncthreads();
+
+  // 2. Codes -> plane words by ballot; code sums per weight group.
+  for (int w = warp; w < wordsPad; w += kWarps) {
+    const int i = w * 32 + lane;
+    uint32_t code = 0;  // padding elements are 0 in every plane
+    if (i < k) {
+      const int ag = i / actGroup;
+      code = quantCode(__half2float(xr[i]), sInv[ag], sZero[ag], qmax);
+    }
+    for (int b = 0; b < bits; b++) {
+      const uint32_t word = __ballot_sync(kFullMask, (code >> b) & 1u);
+      if (lane == b) planes[(static_cast<size_t>(b) * m + row) * wordsPad + w] = word;
+    }
+    const uint32_t s = __reduce_add_sync(kFullMask, code);
+    if (lane == 0 && w < words) atomicAdd(&sSum[(w * 32) / sumGroup], s);
+  }
+  __syncthreads();
+
+  for (int g = threadIdx.x; g < groupsA; g += kThreads) {
+    scales[static_cast<size_t>(row) * groupsA + g] = sScale[g];
+    zeros[static_cast<size_t>(row) * groupsA + g] = static_cast<uint8_t>(sZero[g]);
+  }
+  for (int g = threadIdx.x; g < groupsS; g += kThreads) sums[static_cast<size_t>(row) * groupsS + g] = sSum[g];
+}
+
+}  // namespace
+
+void actQuantPack(const __half* x, int m, int k, int bits, int actGroup, int sumGroup, const ActQuantOut& out,
+                  cudaStream_t stream) {
+  const int groupsA = (k + actGroup - 1) / actGroup;
+  const int groupsS = (k + sumGroup - 1) / sumGroup;
+  const int words = (k + 31) / 32;
+  const size_t smem = static_cast<size_t>(groupsA) * 12 + static_cast<size_t>(groupsS) * 4;
+  if (smem > 48 * 1024) {
+    throw AbqError("actQuantPack: K=" + std::to_string(k) + " with activation group " + std::to_string(actGroup) +
+                   " and weight group " + std::to_string(sumGroup) + " needs " + std::to_string(smem) +
+                   " bytes of shared memory (max 49152): use larger groups");
+  }
+  actQuantPackKernel<<<m, kThreads, smem, stream>>>(x, m, k, bits, actGroup, groupsA, sumGroup, groupsS, words,
+                                                    out.wordsPad, out.planes, out.scales, out.zeros, out.sums);
+  CUDA_CHECK_LAUNCH("actQuantPack");
+}
+
+}  // namespace abq

@@ -1,0 +1,194 @@
+// BTC path host side: repack, code sums, the per-(shape, bits) plan, generic fallback, epilogue.
+#include "btc-gemm.cuh"
+#include "btc-kernel.cuh"
+#include "cuda-check.cuh"
+
+namespace abq {
+
+template <int P> void launchBtc(int r, int mt, dim3 grid, cudaStream_t stream, const BtcArgs& args);
+
+namespace {
+
+constexpr int kThreads = 256;
+// Fill target for the split-K choice: CTAs per SM the kernel keeps resident at ~64 registers.
+constexpr int kTargetCtasPerSm = 8;
+// Fewest K pairs (512 bits) one CTA handles, so a split still streams several loads per warp.
+constexpr int kMinPairsPerSplit = 4;
+// acc_g <= 255 * 255 * K must fit in u32.
+constexpr int kMaxK = 66051;
+
+__global__ void repackKernel(const uint32_t* __restrict__ canon, int p, int n, int words, int nTiles, int kPairs,
+                             uint4* __restrict__ tile) {
+  const size_t total = static_cast<size_t>(nTiles) * kPairs * p * kLanes;
+  for (size_t idx = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; idx < total;
+       idx += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    const int lane = idx % kLanes;
+    const int j = (idx / kLanes) % p;
+    const int pair = (idx / (kLanes * p)) % kPairs;
+    const int nTile = idx / (static_cast<size_t>(kLanes) * p * kPairs);
+    const int row = nTile * kTileN + lane / 4, t = lane % 4;
+    auto word = [&](int w) -> uint32_t {
+      return (row < n && w < words) ? canon[(static_cast<size_t>(j) * n + row) * words + w] : 0u;
+    };
+    const int w0 = pair * kPairWords + t;
+    tile[idx] = make_uint4(word(w0), word(w0 + 4), word(w0 + 8), word(w0 + 12));
+  }
+}
+
+__global__ void weightSumsKernel(const uint32_t* __restrict__ canon, int p, int n, int words, int wordsPerGroup,
+                                 int groups, uint32_t* __restrict__ sums) {
+  const int idx = blockIdx.x * blockDim.x + threadIdx.x;
+  if (idx >= n * groups) return;
+  const int row = idx / groups, g = idx % groups;
+  const int w0 = g * wordsPerGroup, w1 = min(words, w0 + wordsPerGroup);
+  uint32_t s = 0;
+  for (int j = 0; j < p; j++)
+    for (int w = w0; w < w1; w++) s += static_cast<uint32_t>(__popc(canon[(static_cast<size_t>(j) * n + row) * words + w])) << j;
+  sums[idx] = s;
+}
+
+// The literal popcount formula, one thread per (m, n, g): for group sizes the tile kernel does not
+// take (multiples of 32 below 256 or not multiples of 256). Correct, slow; the plan names it.
+__global__ void genericAccKernel(const uint32_t* __restrict__ w, const uint32_t* __restrict__ x, int m, int n,
+                                 int words, int wordsPad, int p, int q, int wordsPerGroup, int groups,
+                                 uint32_t* __restrict__ acc) {
+  const size_t idx = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
+  if (idx >= static_cast<size_t>(m) * n * groups) return;
+  const int g = idx % groups;
+  const int col = (idx / groups) % n;
+  const int row = idx / (static_cast<size_t>(groups) * n);
+  const int w0 = g * wordsPerGroup, w1 = min(words, w0 + wordsPerGroup);
+  uint32_t total = 0;
+  for (int i = 0; i < q; i++)
+    for (int j = 0; j < p; j++) {
+      uint32_t pc = 0;
+      for (int ww = w0; ww < w1; ww++)
+        pc += __popc(x[(static_cast<size_t>(i) * m + row) * wordsPad + ww] & w[(static_cast<size_t>(j) * n + col) * words + ww]);
+      total += pc << (i + j);
+    }
+  acc[idx] = total;
+}
+
+__global__ void epilogueKernel(const EpilogueArgs e, int groups, int actGroups) {
+  const size_t idx = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
+  if (idx >= static_cast<size_t>(e.m) * e.n) return;
+  const int col = idx % e.n, row = idx / e.n;
+  float y = 0.f;
+  for (int g = 0; g < groups; g++) {
+    const int kg = min(e.k, (g + 1) * e.groupSize) - g * e.groupSize;
+    const int ag = actGroups == 1 ? 0 : (g * e.groupSize) / e.actGroup;
+    const uint32_t zx = e.xZeros[static_cast<size_t>(row) * actGroups + ag];
+    const size_t wi = static_cast<size_t>(col) * groups + g;
+    const uint32_t zw = e.wZeros[wi];
+    // Exact in wrapping u32: the true value sum_k (x-zx)(w-zw) fits in int32.
+    const uint32_t bracket = e.acc[idx * groups + g] - zw * e.xSums[static_cast<size_t>(row) * groups + g] -
+                             zx * e.wSums[wi] + static_cast<uint32_t>(kg) * zx * zw;
+    y = fmaf(e.xScales[static_cast<size_t>(row) * actGroups + ag] * e.wScales[wi],
+             static_cast<float>(static_cast<int32_t>(bracket)), y);
+  }
+  if (e.bias) y += e.bias[col];
+  e.y[idx] = __float2half_rn(y);
+}
+
+int gridFor(size_t total) { return static_cast<int>(std::min<size_t>((total + kThreads - 1) / kThreads, 1u << 20)); }
+
+}  // namespace
+
+int rowsPerToken(int q) { return q <= 1 ? 1 : q <= 2 ? 2 : q <= 4 ? 4 : 8; }
+
+size_t btcTileWords(int p, int n, int k) {
+  return static_cast<size_t>(ceilDiv(n, kTileN)) * ceilDiv(ceilDiv(k, 32), kPairWords) * p * kLanes * 4;
+}
+
+void btcRepack(const uint32_t* canon, int p, int n, int k, uint32_t* tile, cudaStream_t stream) {
+  const int words = ceilDiv(k, 32);
+  const int nTiles = ceilDiv(n, kTileN), kPairs = ceilDiv(words, kPairWords);
+  const size_t total = static_cast<size_t>(nTiles) * kPairs * p * kLanes;
+  repackKernel<<<gridFor(total), kThreads, 0, stream>>>(canon, p, n, words, nTiles, kPairs, reinterpret_cast<uint4*>(tile));
+  CUDA_CHECK_LAUNCH("btcRepack");
+}
+
+void weightCodeSums(const uint32_t* canon, int p, int n, int k, int groupSize, uint32_t* sums, cudaStream_t stream) {
+  const int words = ceilDiv(k, 32), groups = ceilDiv(k, groupSize);
+  const int wordsPerGroup = groupSize >= k ? words : groupSize / 32;
+  weightSumsKernel<<<gridFor(static_cast<size_t>(n) * groups), kThreads, 0, stream>>>(canon, p, n, words, wordsPerGroup,
+                                                                                      groups, sums);
+  CUDA_CHECK_LAUNCH("weightCodeSums");
+}
+
+bool btcTiledSupportsGroup(int k, int groupSize) { return groupSize >= k || groupSize % 256 == 0; }
+
+BtcPlan btcPlan(const BtcProblem& pr, int smCount) {
+  if (pr.k > kMaxK) {
+    throw AbqError("btc: K=" + std::to_string(pr.k) + " exceeds " + std::to_string(kMaxK) +
+                   " (u32 accumulators could overflow at 8x8 bits): split the layer along K");
+  }
+  BtcPlan plan{};
+  plan.rowsPerToken = rowsPerToken(pr.q);
+  if (!pr.wtile) {
+    plan.generic = true;
+    plan.splits = 1;
+    plan.name = "generic-popc";
+    return plan;
+  }
+  // Fewest m-tiles that hold all tokens (one pass over the weights), at most 4 (register budget).
+  const int tokensPerTile = kTileM / plan.rowsPerToken;
+  plan.mTiles = 4;
+  for (int mt : {1, 2, 4}) {
+    if (mt * tokensPerTile >= pr.m) { plan.mTiles = mt; break; }
+  }
+  const int tokenBlocks = ceilDiv(pr.m, plan.mTiles * tokensPerTile);
+  const int nBlocks = ceilDiv(ceilDiv(pr.n, kTileN), kBtcWarps);
+  const int kPairs = ceilDiv(ceilDiv(pr.k, 32), kPairWords);
+  const int want = ceilDiv(kTargetCtasPerSm * smCount, tokenBlocks * nBlocks);
+  plan.splits = std::max(1, std::min(want, kPairs / kMinPairsPerSplit));
+  plan.name = "btc-mma-r" + std::to_string(plan.rowsPerToken) + "-mt" + std::to_string(plan.mTiles) + "-s" +
+              std::to_string(plan.splits);
+  return plan;
+}
+
+void btcAccumulate(const BtcProblem& pr, const BtcPlan& plan, cudaStream_t stream) {
+  const int groups = ceilDiv(pr.k, pr.groupSize);
+  const int words = ceilDiv(pr.k, 32);
+  const size_t accBytes = static_cast<size_t>(pr.m) * pr.n * groups * sizeof(uint32_t);
+  if (plan.generic) {
+    const int wordsPerGroup = pr.groupSize >= pr.k ? words : pr.groupSize / 32;
+    genericAccKernel<<<gridFor(static_cast<size_t>(pr.m) * pr.n * groups), kThreads, 0, stream>>>(
+        pr.wcanon, pr.xplanes, pr.m, pr.n, words, pr.wordsPad, pr.p, pr.q, wordsPerGroup, groups, pr.acc);
+    CUDA_CHECK_LAUNCH("genericAccKernel");
+    return;
+  }
+  CUDA_CHECK(cudaMemsetAsync(pr.acc, 0, accBytes, stream));
+  BtcArgs args{};
+  args.wtile = reinterpret_cast<const uint4*>(pr.wtile);
+  args.xplanes = pr.xplanes;
+  args.acc = pr.acc;
+  args.m = pr.m; args.n = pr.n; args.q = pr.q;
+  args.nTiles = ceilDiv(pr.n, kTileN);
+  args.kPairs = ceilDiv(words, kPairWords);
+  args.wordsPad = pr.wordsPad;
+  args.groups = groups;
+  args.groupChunks = pr.groupSize >= pr.k ? 1 << 30 : pr.groupSize / 256;
+  args.pairsPerSplit = ceilDiv(args.kPairs, plan.splits);
+  const int tokensPerCta = plan.mTiles * kTileM / plan.rowsPerToken;
+  const dim3 grid(ceilDiv(pr.m, tokensPerCta), ceilDiv(args.nTiles, kBtcWarps), ceilDiv(args.kPairs, args.pairsPerSplit));
+  switch (pr.p) {
+    case 1: launchBtc<1>(plan.rowsPerToken, plan.mTiles, grid, stream, args); break;
+    case 2: launchBtc<2>(plan.rowsPerToken, plan.mTiles, grid, stream, args); break;
+    case 3: launchBtc<3>(plan.rowsPerToken, plan.mTiles, grid, stream, args); break;
+    case 4: launchBtc<4>(plan.rowsPerToken, plan.mTiles, grid, stream, args); break;
+    case 5: launchBtc<5>(plan.rowsPerToken, plan.mTiles, grid, stream, args); break;
+    case 6: launchBtc<6>(plan.rowsPerToken, plan.mTiles, grid, stream, args); break;
+    case 7: launchBtc<7>(plan.rowsPerToken, plan.mTiles, grid, stream, args); break;
+    case 8: launchBtc<8>(plan.rowsPerToken, plan.mTiles, grid, stream, args); break;
+    default: throw AbqError("btcAccumulate: weight bits " + std::to_string(pr.p) + " not in 1..8");
+  }
+}
+
+void btcEpilogue(const EpilogueArgs& e, cudaStream_t stream) {
+  const int groups = ceilDiv(e.k, e.groupSize), actGroups = ceilDiv(e.k, e.actGroup);
+  epilogueKernel<<<gridFor(static_cast<size_t>(e.m) * e.n), kThreads, 0, stream>>>(e, groups, actGroups);
+  CUDA_CHECK_LAUNCH("btcEpilogue");
+}
+
+}  // namespace abq

@@ -1,0 +1,54 @@
+// Host entries of the BTC path (btc-gemm.cu): load-time repack and code sums, the accumulate
+// dispatch, and the group epilogue.
+#pragma once
+#include <cuda_fp16.h>
+#include <cstdint>
+#include <string>
+
+namespace abq {
+
+/** Canonical planes u32 [p][N][W] -> tile layout (btc-layout.cuh). `tile` holds btcTileWords(p,n,k) u32. */
+void btcRepack(const uint32_t* canon, int p, int n, int k, uint32_t* tile, cudaStream_t stream);
+size_t btcTileWords(int p, int n, int k);
+
+/** Weight code sums Sw u32 [N][G] from canonical planes (derived at load, not stored in the file). */
+void weightCodeSums(const uint32_t* canon, int p, int n, int k, int groupSize, uint32_t* sums, cudaStream_t stream);
+
+/** Everything one accumulate call needs (device pointers). */
+struct BtcProblem {
+  int m, n, k, p, q, groupSize;
+  const uint32_t* wtile;    // tile layout (fast path) or nullptr
+  const uint32_t* wcanon;   // canonical planes (generic path) or nullptr
+  const uint32_t* xplanes;  // u32 [q][M][wordsPad]
+  int wordsPad;
+  uint32_t* acc;            // u32 [M][N][G]
+};
+
+/** Which kernel and launch the dispatch table picks; `name` is printed by the benchmark. */
+struct BtcPlan {
+  bool generic;
+  int rowsPerToken, mTiles, splits;
+  std::string name;
+};
+
+/** True when the tile kernel handles this weight group size (whole K or a multiple of 256). */
+bool btcTiledSupportsGroup(int k, int groupSize);
+BtcPlan btcPlan(const BtcProblem& pr, int smCount);
+/** Zeroes acc and computes the integer accumulators by the plan. */
+void btcAccumulate(const BtcProblem& pr, const BtcPlan& plan, cudaStream_t stream);
+
+/** Group epilogue -> fp16 y [M][N] (DESIGN.md numerics), optional f32 bias [N]. */
+struct EpilogueArgs {
+  int m, n, k, groupSize, actGroup;
+  const uint32_t* acc;                                         // [M][N][G]
+  const float* xScales; const uint8_t* xZeros; const uint32_t* xSums;  // [M][Ga], [M][Ga], [M][G]
+  const float* wScales; const uint8_t* wZeros; const uint32_t* wSums;  // [N][G] each
+  const float* bias;                                           // [N] or nullptr
+  __half* y;
+};
+void btcEpilogue(const EpilogueArgs& e, cudaStream_t stream);
+
+/** Rows per token of the MMA tile for q activation bits: the next power of two >= q. */
+int rowsPerToken(int q);
+
+}  // namespace abq

@@ -1,0 +1,3 @@
+// Instantiates the BTC kernels for 2-bit weights (one file per width: parallel compiles).
+#include "btc-inst.cuh"
+template void abq::launchBtc<2>(int, int, dim3, cudaStream_t, const abq::BtcArgs&);

@@ -1,0 +1,3 @@
+// Instantiates the BTC kernels for 8-bit weights (one file per width: parallel compiles).
+#include "btc-inst.cuh"
+template void abq::launchBtc<8>(int, int, dim3, cudaStream_t, const abq::BtcArgs&);

@@ -1,0 +1,29 @@
+// Launch of btcGemmKernel for one weight width P; the (R, MT) variants compiled per P are listed here,
+// in one place. Each btc-inst-p<P>.cu instantiates this for its P, so the 8 widths compile in parallel.
+#pragma once
+#include "btc-kernel.cuh"
+#include "cuda-check.cuh"
+
+namespace abq {
+
+/** MT values compiled (m-tiles per warp). */
+constexpr int kBtcMtChoices[] = {1, 2, 4};
+
+template <int P>
+void launchBtc(int r, int mt, dim3 grid, cudaStream_t stream, const BtcArgs& args) {
+#define ABQ_BTC_CASE(R_, MT_)                                                        \
+  if (r == R_ && mt == MT_) {                                                        \
+    btcGemmKernel<P, R_, MT_><<<grid, kBtcThreads, 0, stream>>>(args);               \
+    CUDA_CHECK_LAUNCH("btcGemmKernel");                                              \
+    return;                                                                          \
+  }
+  ABQ_BTC_CASE(1, 1) ABQ_BTC_CASE(1, 2) ABQ_BTC_CASE(1, 4)
+  ABQ_BTC_CASE(2, 1) ABQ_BTC_CASE(2, 2) ABQ_BTC_CASE(2, 4)
+  ABQ_BTC_CASE(4, 1) ABQ_BTC_CASE(4, 2) ABQ_BTC_CASE(4, 4)
+  ABQ_BTC_CASE(8, 1) ABQ_BTC_CASE(8, 2) ABQ_BTC_CASE(8, 4)
+#undef ABQ_BTC_CASE
+  throw AbqError("btcGemmKernel: no compiled variant for p=" + std::to_string(P) + " rows/token=" +
+                 std::to_string(r) + " m-tiles=" + std::to_string(mt));
+}
+
+}  // namespace abq

@@ -1,0 +1,139 @@
+// The BTC (binary tensor core) GEMM kernel: integer accumulators acc[m][n][g] over bit planes.
+//
+//   acc_g[m, n] = sum_i sum_j 2^(i+j) popcount(X_i[m, g] AND W_j[n, g])
+//
+// MMA rows are activation plane rows (token, plane i), MMA columns are weight rows of one plane j:
+//
+//             weight tile (8 outputs, plane j) ---> B fragment, one per j
+//            +-------------------------------+
+//   row 0    | token t0, plane 0             |
+//   row 1    | token t0, plane 1             |   R rows per token (R = next power of 2 >= q,
+//   ...      | ...  (rows i >= q are zero)   |   so the plane index is lane bits, see flush())
+//   row R    | token t0+1, plane 0           |
+//   ...      |                               |
+//   row 15   |                               |
+//            +-------------------------------+
+//
+// Per 256-bit chunk the warp runs, for each m-tile and each plane j, one m16n8k256 AND.POPC MMA with
+// C = 0 and folds it in as S += D << j (Horner over the weight planes in registers). At a weight
+// group boundary (and at the end of the warp's K slice) flush() weights each row by 2^i, sums the R
+// rows of a token with xor-shuffles across lanes, and adds the group's partial to acc with an integer
+// atomicAdd: K may be split across CTAs, and integer addition makes the result exact and identical
+// from run to run whatever the order.
+//
+// Grid: x = token blocks (fastest, so CTAs that share a weight slice run together and hit L2),
+//       y = groups of kWarps n-tiles (one n-tile per warp), z = K splits. No shared memory: every
+//       warp of a CTA reads the same activation words through L1.
+// Counts are u32 and wrap; acc_g <= 255 * 255 * K stays below 2^32 for K <= 66051 (checked on the host).
+#pragma once
+#include "btc-layout.cuh"
+#include "ptx.cuh"
+
+namespace abq {
+
+constexpr int kBtcWarps = 8;                 // n-tiles per CTA
+constexpr int kBtcThreads = kBtcWarps * 32;
+
+struct BtcArgs {
+  const uint4* wtile;        // tile layout, see btc-layout.cuh
+  const uint32_t* xplanes;   // u32 [q][M][wordsPad] activation planes (wordsPad = 16 * kPairs)
+  uint32_t* acc;             // u32 [M][N][groups], zeroed before the launch
+  int m, n, q;
+  int nTiles, kPairs, wordsPad;
+  int groups, groupChunks;   // weight groups; chunks (256 bits) per group
+  int pairsPerSplit;         // K pairs per CTA along grid z
+};
+
+template <int P,   // weight bits = number of B fragments per chunk (1..8)
+          int R,   // MMA rows per token: next power of two >= activation bits (1, 2, 4, 8)
+          int MT>  // m-tiles per warp: tokens per CTA = MT * 16 / R
+__global__ void __launch_bounds__(kBtcThreads) btcGemmKernel(const BtcArgs a) {
+  static_assert(P >= 1 && P <= 8, "weight bits 1..8");
+  static_assert(R == 1 || R == 2 || R == 4 || R == 8, "rows per token is a power of two <= 8");
+  constexpr int kTokensPerCta = MT * kTileM / R;
+
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int g = lane / 4, t = lane % 4;
+  const int nTile = blockIdx.y * kBtcWarps + warp;
+  if (nTile >= a.nTiles) return;  // warp-uniform; the kernel has no CTA barrier
+  const int pairBegin = blockIdx.z * a.pairsPerSplit;
+  const int pairEnd = min(a.kPairs, pairBegin + a.pairsPerSplit);
+  if (pairBegin >= pairEnd) return;
+  const int tokenBase = blockIdx.x * kTokensPerCta;
+
+  // Row pointers of this lane's two A rows per m-tile (null: a padding row, which reads as zero).
+  const uint32_t* aRow[MT][2];
+#pragma unroll
+  for (int mt = 0; mt < MT; mt++) {
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+      const int rr = mt * kTileM + g + 8 * h;
+      const int token = tokenBase + rr / R, plane = rr % R;
+      aRow[mt][h] = (plane < a.q && token < a.m)
+                        ? a.xplanes + (static_cast<size_t>(plane) * a.m + token) * a.wordsPad + t
+                        : nullptr;
+    }
+  }
+
+  uint32_t S[MT][4];
+#pragma unroll
+  for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+    for (int e = 0; e < 4; e++) S[mt][e] = 0;
+
+  // flush: 2^i weighting, sum over the R plane rows of each token (lane bits 2..), atomic add.
+  auto flush = [&](int group) {
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++) {
+#pragma unroll
+      for (int e = 0; e < 4; e++) {
+        const int rr = mt * kTileM + g + 8 * (e >> 1);
+        const int plane = rr % R;
+        uint32_t v = S[mt][e] << plane;
+#pragma unroll
+        for (int off = 4; off < 4 * R; off <<= 1) v += __shfl_xor_sync(kFullMask, v, off);
+        const int token = tokenBase + rr / R;
+        const int n = nTile * kTileN + 2 * t + (e & 1);
+        if (plane == 0 && token < a.m && n < a.n && v != 0)
+          atomicAdd(a.acc + (static_cast<size_t>(token) * a.n + n) * a.groups + group, v);
+        S[mt][e] = 0;
+      }
+    }
+  };
+
+  const uint4* wp = a.wtile + (static_cast<size_t>(nTile) * a.kPairs + pairBegin) * P * kLanes + lane;
+  int group = min((2 * pairBegin) / a.groupChunks, a.groups - 1);
+#pragma unroll 1
+  for (int pair = pairBegin; pair < pairEnd; pair++, wp += P * kLanes) {
+    uint4 b[P];
+#pragma unroll
+    for (int j = 0; j < P; j++) b[j] = ldStream(wp + j * kLanes);
+#pragma unroll
+    for (int half = 0; half < 2; half++) {
+      const int chunk = 2 * pair + half;
+      const int chunkGroup = min(chunk / a.groupChunks, a.groups - 1);
+      if (chunkGroup != group) {
+        flush(group);
+        group = chunkGroup;
+      }
+      const int w0 = chunk * kChunkWords;
+#pragma unroll
+      for (int mt = 0; mt < MT; mt++) {
+        const uint32_t a0 = aRow[mt][0] ? ldCached(aRow[mt][0] + w0) : 0u;
+        const uint32_t a1 = aRow[mt][1] ? ldCached(aRow[mt][1] + w0) : 0u;
+        const uint32_t a2 = aRow[mt][0] ? ldCached(aRow[mt][0] + w0 + 4) : 0u;
+        const uint32_t a3 = aRow[mt][1] ? ldCached(aRow[mt][1] + w0 + 4) : 0u;
+#pragma unroll
+        for (int j = 0; j < P; j++) {
+          int d[4];
+          mmaAndPopc(d, a0, a1, a2, a3, half ? b[j].z : b[j].x, half ? b[j].w : b[j].y);
+#pragma unroll
+          for (int e = 0; e < 4; e++) S[mt][e] += static_cast<uint32_t>(d[e]) << j;
+        }
+      }
+    }
+  }
+  flush(group);
+}
+
+}  // namespace abq

@@ -1,0 +1,62 @@
+// Named PTX helpers (one instruction each), shared by the kernels.
+#pragma once
+#include <cstdint>
+#include <cuda_fp16.h>
+
+namespace abq {
+
+constexpr unsigned kFullMask = 0xffffffffu;
+
+/**
+ * Binary tensor-core MMA: D[16x8] = popcount(A[16x256] AND B[256x8]) (int32, C = 0).
+ * Fragments (PTX ISA, "Matrix Fragments for mma.m16n8k256"), g = lane / 4, t = lane % 4:
+ *   a0: row g,   k bits [32t, 32t+32)      a1: row g+8, same bits
+ *   a2: row g,   k bits [128+32t, +32)     a3: row g+8, same bits
+ *   b0: col g,   k bits [32t, 32t+32)      b1: col g, k bits [128+32t, +32)
+ *   d0,d1: row g, cols 2t, 2t+1            d2,d3: row g+8, cols 2t, 2t+1
+ * AND (not XOR): Hopper runs b1 AND.POPC natively, XOR on a slow path (DESIGN.md).
+ */
+__device__ __forceinline__ void mmaAndPopc(int (&d)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
+                                           uint32_t b0, uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k256.row.col.s32.b1.b1.s32.and.popc "
+      "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%10,%10,%10,%10};\n"
+      : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
+      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1), "r"(0));
+}
+
+/**
+ * fp16 tensor-core MMA with fp32 accumulators: D[16x8] += A[16x16] * B[16x8].
+ *   a0: row g, k 2t..2t+1   a1: row g+8, k 2t..   a2: row g, k 2t+8..   a3: row g+8, k 2t+8..
+ *   b0: k 2t..2t+1, col g   b1: k 2t+8.., col g
+ *   d0,d1: row g, cols 2t, 2t+1; d2,d3: row g+8
+ */
+__device__ __forceinline__ void mmaF16(float (&d)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
+                                       uint32_t b0, uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
+      "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+/** 16-byte load that skips L1: weights are read once per call (an L2::evict_first hint needs .v8 on sm_90). */
+__device__ __forceinline__ uint4 ldStream(const uint4* p) {
+  uint4 v;
+  asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+               : "l"(p));
+  return v;
+}
+
+/** 4-byte read-only load through L1: activation planes are re-read by every warp of a CTA. */
+__device__ __forceinline__ uint32_t ldCached(const uint32_t* p) { return __ldg(p); }
+
+/** lop3 (a & b) | c in one instruction: builds a half2 from two code fields and the 1024.0 exponent. */
+__device__ __forceinline__ uint32_t lop3AndOr(uint32_t a, uint32_t b, uint32_t c) {
+  uint32_t r;
+  asm("lop3.b32 %0, %1, %2, %3, 0xea;\n" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+  return r;
+}
+
+}  // namespace abq

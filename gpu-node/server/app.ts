@@ -1,0 +1,147 @@
+/**
+ * @module
+ * The GPU node's HTTP API (Hono; started by main.ts on @hono/node-server). It takes token ids, never
+ * text: the edge tokenizes. Protocol: edge/backends/node-protocol.ts.
+ *
+ *   POST /v1/generate  -> SSE of token ids (with logprobs on request)
+ *   GET  /health       -> model, queue depth, free KV slots
+ *   GET  /metrics      -> Prometheus (prom-client)
+ *
+ * Every route requires the edge's HMAC signature (401 otherwise); /metrics may be made public
+ * for a scraper with `metricsPublic`.
+ */
+import { Hono, type MiddlewareHandler } from 'hono';
+import type { InferenceBackend, GeneratedToken } from '../../edge/backends/backend.ts';
+import type { NodeHealth } from '../../edge/backends/node-protocol.ts';
+import { SlotPool } from './slots.ts';
+import { createNodeMetrics, type NodeMetrics } from './metrics.ts';
+import { requireEdgeSignature } from './verify-signature.ts';
+import { BadRequest, parseGenerateBody } from './parse-generate.ts';
+
+export const DEFAULT_SLOTS = 4;
+export const DEFAULT_MAX_QUEUE = 64;
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+export interface NodeAppOptions {
+  backend: InferenceBackend;
+  /** Model ids this node serves (reported in /health). */
+  modelIds: string[];
+  secret: string;
+  slots?: number;
+  maxQueue?: number;
+  metricsPublic?: boolean;
+}
+
+export interface NodeApp {
+  app: Hono;
+  slots: SlotPool;
+  metrics: NodeMetrics;
+  health(): NodeHealth;
+}
+
+const encoder = new TextEncoder();
+const event = (name: string | undefined, data: unknown) => encoder.encode(`${name ? `event: ${name}\n` : ''}data: ${JSON.stringify(data)}\n\n`);
+
+export function createNodeApp(opts: NodeAppOptions): NodeApp {
+  const slots = new SlotPool(opts.slots ?? DEFAULT_SLOTS, opts.maxQueue ?? DEFAULT_MAX_QUEUE);
+  const metrics = createNodeMetrics(slots, opts.backend.id);
+  const app = new Hono();
+  const signed = requireEdgeSignature(opts.secret, (reason) => metrics.authFailures.inc({ reason }));
+  const health = (): NodeHealth => ({
+    status: slots.draining ? 'draining' : 'ok',
+    backend: opts.backend.id,
+    models: opts.modelIds,
+    queue_depth: slots.queued,
+    active: slots.active,
+    free_kv_slots: slots.free,
+    max_slots: slots.maxSlots,
+  });
+  const fail = (status: 400 | 404 | 413 | 500 | 503, message: string, code: string) => {
+    metrics.requests.inc({ outcome: code });
+    return new Response(JSON.stringify({ error: { message, code } }), { status, headers: { 'content-type': 'application/json' } });
+  };
+
+  app.get('/health', signed, (c) => c.json(health()));
+  const metricsGuard: MiddlewareHandler = opts.metricsPublic ? async (_c, next) => next() : signed;
+  app.get('/metrics', metricsGuard, async (c) => c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
+
+  app.post('/v1/generate', async (c, next) => {
+    const len = Number(c.req.header('content-length') ?? 0);
+    if (len > MAX_BODY_BYTES) return fail(413, `body of ${len} bytes exceeds ${MAX_BODY_BYTES}`, 'too_large');
+    return next();
+  }, signed, async (c) => {
+    let req;
+    try {
+      req = parseGenerateBody(await c.req.text());
+    } catch (e) {
+      if (e instanceof BadRequest) return fail(400, e.message, 'bad_request');
+      throw e;
+    }
+    if (!opts.backend.supports(req.model)) return fail(404, `this node serves ${opts.modelIds.join(', ')}, not '${req.model}'`, 'model_not_found');
+    const controller = new AbortController();
+    const clientSignal = c.req.raw.signal;
+    clientSignal.addEventListener('abort', () => controller.abort(), { once: true });
+    const got = await slots.acquire(controller.signal);
+    if (got !== 'ok') return fail(503, got === 'draining' ? 'node is draining for shutdown' : got === 'queue_full' ? `queue full (${slots.maxQueue} waiting)` : 'client left while queued', got);
+
+    const started = performance.now();
+    let released = false;
+    const release = () => {
+      if (!released) {
+        released = true;
+        slots.release();
+      }
+    };
+    const it = opts.backend.generate({ ...req, signal: controller.signal })[Symbol.asyncIterator]();
+    let first: IteratorResult<GeneratedToken>;
+    try {
+      first = await it.next();
+    } catch (e) {
+      release();
+      if (e instanceof RangeError) return fail(400, e.message, 'bad_request');
+      return fail(500, `backend ${opts.backend.id} failed: ${(e as Error).message}`, 'backend_error');
+    }
+    metrics.ttft.observe((performance.now() - started) / 1000);
+    metrics.promptTokens.inc(req.tokens.length);
+    let count = 0;
+    let pending: IteratorResult<GeneratedToken> | undefined = first;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(ctrl) {
+        try {
+          const r = pending ?? (await it.next());
+          pending = undefined;
+          if (r.done) {
+            const finish = count < req.maxTokens ? 'stop' : 'length';
+            ctrl.enqueue(event('done', { finish_reason: finish, completion_tokens: count }));
+            ctrl.close();
+            metrics.requests.inc({ outcome: 'ok' });
+            release();
+            return;
+          }
+          count++;
+          metrics.tokens.inc();
+          ctrl.enqueue(event(undefined, r.value));
+        } catch (e) {
+          ctrl.enqueue(event('error', { message: `backend ${opts.backend.id} failed: ${(e as Error).message}`, code: 'backend_error' }));
+          ctrl.close();
+          metrics.requests.inc({ outcome: 'backend_error' });
+          release();
+        }
+      },
+      cancel() {
+        controller.abort();
+        void it.return?.(undefined)?.catch(() => undefined);
+        metrics.requests.inc({ outcome: 'cancelled' });
+        release();
+      },
+    });
+    return new Response(body, { headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' } });
+  });
+
+  app.notFound((c) => c.json({ error: { message: `no route ${c.req.method} ${c.req.path}`, code: 'not_found' } }, 404));
+  app.onError((err, c) => {
+    console.error('node: request failed:', err);
+    return c.json({ error: { message: 'internal error on the node', code: 'internal_error' } }, 500);
+  });
+  return { app, slots, metrics, health };
+}

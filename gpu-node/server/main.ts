@@ -1,0 +1,80 @@
+/**
+ * Starts a GPU node server:
+ *
+ *     ABQ_NODE_SECRET=... tsx gpu-node/server/main.ts --backend wasm --model models/stories260K-w4a8 --port 8081
+ *
+ * Prints `abq-node listening on http://HOST:PORT` once ready (port 0 picks a free one). SIGTERM/SIGINT
+ * drain: /health turns to `draining`, new requests get 503, streams in flight finish (up to
+ * --drain-timeout-ms), then the process exits.
+ */
+import { parseArgs } from 'node:util';
+import { serve } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import { createNodeApp, DEFAULT_MAX_QUEUE, DEFAULT_SLOTS } from './app.ts';
+import { BACKEND_NAMES, loadBackend, type BackendName } from './load-backend.ts';
+import { startHeartbeat } from './heartbeat.ts';
+import { MIN_SECRET_LENGTH } from '../../shared/auth/index.ts';
+
+const USAGE = `usage: gpu-node/server/main.ts --backend wasm|reference|cuda --model <dir> [--model-id ID] [--host 127.0.0.1] [--port 8081]
+  [--slots ${DEFAULT_SLOTS}] [--max-queue ${DEFAULT_MAX_QUEUE}] [--drain-timeout-ms 30000] [--metrics-public]
+  [--register <edge-url> --public-url <this node's url> --node-id ID --heartbeat-ms 3000]
+  The shared secret comes from ABQ_NODE_SECRET (at least ${MIN_SECRET_LENGTH} characters).`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      backend: { type: 'string', default: 'wasm' },
+      model: { type: 'string' },
+      'model-id': { type: 'string' },
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', default: '8081' },
+      slots: { type: 'string', default: String(DEFAULT_SLOTS) },
+      'max-queue': { type: 'string', default: String(DEFAULT_MAX_QUEUE) },
+      'drain-timeout-ms': { type: 'string', default: '30000' },
+      'metrics-public': { type: 'boolean', default: false },
+      register: { type: 'string' },
+      'public-url': { type: 'string' },
+      'node-id': { type: 'string' },
+      'heartbeat-ms': { type: 'string', default: '3000' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) return void console.log(USAGE);
+  const backendName = values.backend as BackendName;
+  if (!BACKEND_NAMES.includes(backendName)) throw new Error(`--backend ${values.backend} is not one of ${BACKEND_NAMES.join(', ')}\n${USAGE}`);
+  if (!values.model) throw new Error(`--model <dir> is required\n${USAGE}`);
+  const secret = process.env.ABQ_NODE_SECRET;
+  if (!secret || secret.length < MIN_SECRET_LENGTH) throw new Error(`ABQ_NODE_SECRET must be set to the edge's shared secret (at least ${MIN_SECRET_LENGTH} characters)`);
+
+  const { backend, modelIds } = await loadBackend(backendName, values.model, values['model-id']);
+  const node = createNodeApp({ backend, modelIds, secret, slots: Number(values.slots), maxQueue: Number(values['max-queue']), metricsPublic: values['metrics-public'] });
+  const server = serve({ fetch: node.app.fetch, hostname: values.host, port: Number(values.port) });
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${values.host}:${port}`;
+  console.log(`abq-node listening on ${url} (backend ${backend.id}, models ${modelIds.join(', ')})`);
+
+  const stopHeartbeat = values.register
+    ? startHeartbeat({ edgeUrl: values.register, nodeId: values['node-id'] ?? `node-${port}`, publicUrl: values['public-url'] ?? url, secret, intervalMs: Number(values['heartbeat-ms']), health: node.health })
+    : () => undefined;
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`abq-node: ${signal}: draining ${node.slots.active} active and ${node.slots.queued} queued streams`);
+    const timeout = Number(values['drain-timeout-ms']);
+    const drained = await Promise.race([node.slots.drain().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), timeout).unref())]);
+    stopHeartbeat();
+    if (!drained) console.error(`abq-node: drain timed out after ${timeout} ms; closing anyway`);
+    server.close(() => process.exit(0));
+    (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((e: Error) => {
+  console.error(`abq-node: ${e.message}`);
+  process.exitCode = 1;
+});

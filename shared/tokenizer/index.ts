@@ -1,0 +1,7 @@
+/**
+ * @module shared/tokenizer
+ * Runtime-free entry point (Node, browsers, workerd). The Node folder loader is in ./node.ts.
+ */
+export * from './tokenizer.ts';
+export * from './chat-template.ts';
+export * from './incremental-decoder.ts';

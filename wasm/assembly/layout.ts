@@ -1,0 +1,55 @@
+/**
+ * Data layouts shared by the SIMD kernels (simd/) and their scalar twins (scalar/). Both builds use
+ * the same layouts and the same export signatures, so the host repacks once and picks a build.
+ * All pointers are byte offsets into the one linear memory; the host (wasm/src/) owns allocation.
+ *
+ * 1. Bitwise path ("planes"): weight tiles, row-interleaved by 4
+ *
+ *    tiles: u32 [nTiles = ceil(N/4)][wd = ceil(K/32)][p][4]
+ *
+ *      tile t, word w:   plane 0: | row 4t+0 | row 4t+1 | row 4t+2 | row 4t+3 |   <- one v128
+ *                        plane 1: | row 4t+0 | row 4t+1 | row 4t+2 | row 4t+3 |
+ *                        ...      (each cell: u32 word w of that row's plane, LSB-first as in the file)
+ *
+ *    One v128 load of a weight plane feeds 4 output rows, and the activation word is broadcast with
+ *    v128.load32_splat, so each u32 lane stays one output row: popcounts of the 4 bytes of a lane
+ *    are widened pairwise (u8 -> u16 -> u32) into that row's sum, and group boundaries (multiples of
+ *    32 elements) never split a lane. Rows past N are zero (their outputs are discarded).
+ *
+ *    activation planes: u32 [M][wd][q] (the q planes of one word position are adjacent).
+ *    Accumulators are kept per shift s = i + j in u8 lanes for as many words as cannot overflow
+ *    (255 / (8 * min(p, q))), then widened and shifted by s into i32 lanes.
+ *
+ * 2. Integer code path ("codes"): weights in byte containers of c = 2, 4 or 8 bits per code
+ *
+ *    wCodes: u8 [N][vecsPerRow][16]; one 16-byte vector covers E = 128 / c elements:
+ *      c = 8: byte b            = element 16v + b
+ *      c = 4: byte b, nibble s  = element 32v + 16s + b      (s = 0: low nibble)
+ *      c = 2: byte b, crumb s   = element 64v + 16s + b      (s = 0: lowest two bits)
+ *    so after masking/shifting one container vector, each 16-byte slice of codes lines up with 16
+ *    consecutive activation codes in natural order. A group (a multiple of 32 elements, or K) must
+ *    cover whole vectors; the host picks c accordingly. Codes past K are zero.
+ *    activation codes: u8 [M][codeStride], natural order, zero past K (codeStride: multiple of 64).
+ *    Products are formed with i16x8.extmul_*_i8x16_u and summed in u16 lanes while
+ *    (2^p - 1) * (2^q - 1) * products-per-lane cannot pass 65535, then widened to i32.
+ *
+ * 3. Weight-only path (A16): the same containers as 2; codes are widened to f32, shifted by the
+ *    zero point, dotted with f32 activations (u32 [M][xStride], zero past K), scaled per group.
+ *
+ * Accumulators (1, 2): u32 [M][G][nPad] (nPad = 4 * nTiles), the transposed of the reference's
+ * [M][N][G], so one v128 store writes a tile's 4 rows. Epilogue parameters are [G][nPad] for the
+ * same reason (SIMD across rows).
+ */
+
+/** Bytes in one v128. */
+export const VEC_BYTES: i32 = 16;
+/** Output rows interleaved in one bitwise weight tile (u32 lanes per v128). */
+export const TILE_ROWS: i32 = 4;
+/** Elements per u32 plane word. */
+export const WORD_BITS: i32 = 32;
+
+/** Elements covered by one 16-byte container vector of `containerBits`-bit codes. */
+// @ts-ignore: decorator
+@inline export function elemsPerVec(containerBits: i32): i32 {
+  return (VEC_BYTES * 8) / containerBits;
+}

@@ -1,0 +1,22 @@
+/**
+ * Builds the WASM kernels: regenerates the unrolled bitwise GEMM source, then compiles the SIMD
+ * and the scalar build with asc into wasm/build/. Run by `npm run build:wasm` (and `prepare`).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ASC = fileURLToPath(new URL('../node_modules/assemblyscript/bin/asc.js', import.meta.url));
+const COMMON = ['--runtime', 'stub', '-O3', '--noAssert', '--importMemory', '--use', 'abort='];
+const BUILDS = [
+  { entry: 'wasm/assembly/kernels-simd.ts', out: 'wasm/build/kernels-simd.wasm', flags: ['--enable', 'simd'] },
+  { entry: 'wasm/assembly/kernels-scalar.ts', out: 'wasm/build/kernels-scalar.wasm', flags: [] },
+];
+
+execFileSync(process.execPath, ['--import', 'tsx', 'wasm/scripts/gen-bitgemm.ts'], { cwd: ROOT, stdio: 'inherit' });
+mkdirSync(`${ROOT}wasm/build`, { recursive: true });
+for (const b of BUILDS) {
+  execFileSync(process.execPath, [ASC, b.entry, '--outFile', b.out, ...COMMON, ...b.flags], { cwd: ROOT, stdio: 'inherit' });
+  console.log(`built ${b.out}`);
+}

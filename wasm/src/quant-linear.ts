@@ -1,0 +1,150 @@
+/**
+ * One quantized linear layer on the WASM kernels: repacks the file's bit planes once at load
+ * (into the layout of the path chosen for it), then runs
+ *   planes: quantize activations -> pack planes -> AND+popcount GEMM -> group epilogue
+ *   codes:  quantize activations -> u8 code GEMM over 2/4/8-bit containers -> group epilogue
+ *   a16:    f32 activations times on-the-fly dequantized containers (weight-only)
+ * Layouts: wasm/assembly/layout.ts.
+ */
+import type { PackedWeights } from '../../shared/numerics/packed-linear-ref.ts';
+import type { Arena } from './arena.ts';
+import type { Kernels } from './kernels.ts';
+import { checkWorkspace, codeStrideFor, type Workspace } from './workspace.ts';
+
+export const A16_BITS = 16;
+export type LinearPath = 'planes' | 'codes' | 'a16';
+const CONTAINERS = [2, 4, 8] as const;
+
+export interface QuantLinearSpec {
+  weights: PackedWeights;
+  /** Activation bits 1..8, or 16 for weight-only. */
+  actBits: number;
+  /** Activation group size; 0 or >= K means per token. */
+  actGroupSize: number;
+  /** Integer path; ignored (a16) when actBits is 16. */
+  path: 'planes' | 'codes';
+}
+
+/** Smallest byte container (2, 4, 8 bits) that holds p-bit codes and whose vectors tile the group. */
+export function containerBits(p: number, k: number, groupSize: number): 2 | 4 | 8 {
+  for (const c of CONTAINERS) {
+    if (c >= p && (groupSize >= k || groupSize % (128 / c) === 0)) return c;
+  }
+  throw new RangeError(`no container for ${p}-bit weights with group size ${groupSize} (must be a multiple of 32 or K=${k})`);
+}
+
+export class QuantLinear {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly path: LinearPath;
+  readonly groups: number;
+  readonly nPad: number;
+  private readonly actGroup: number;
+  private readonly wd: number;
+  private readonly groupWords: number;
+  private readonly container: 2 | 4 | 8;
+  private readonly vecsPerRow: number;
+  private readonly groupVecs: number;
+  private readonly wBuf: number;
+  private readonly wScales: number;
+  private readonly wZeros: number;
+  private readonly wSums: number;
+  private readonly bias: number;
+
+  constructor(private readonly kernels: Kernels, arena: Arena, readonly spec: QuantLinearSpec) {
+    const { n, k, bits: p, groupSize } = spec.weights;
+    const gs = groupSize <= 0 || groupSize >= k ? k : groupSize;
+    if (gs !== k && gs % 32 !== 0) throw new RangeError(`weight group size ${groupSize} must be a multiple of 32 or K=${k}`);
+    this.inFeatures = k;
+    this.outFeatures = n;
+    this.path = spec.actBits === A16_BITS ? 'a16' : spec.path;
+    this.actGroup = spec.actGroupSize <= 0 || spec.actGroupSize >= k ? k : spec.actGroupSize;
+    if (this.path !== 'a16' && this.actGroup !== k && this.actGroup % gs !== 0) {
+      throw new RangeError(`activation group ${spec.actGroupSize} must be K=${k} or a multiple of the weight group ${gs}`);
+    }
+    this.groups = Math.ceil(k / gs);
+    this.nPad = Math.ceil(n / 4) * 4;
+    this.wd = Math.ceil(k / 32);
+    this.groupWords = gs === k ? this.wd : gs / 32;
+    this.container = containerBits(p, k, gs);
+    const elems = 128 / this.container;
+    this.vecsPerRow = Math.ceil(k / elems);
+    this.groupVecs = gs === k ? this.vecsPerRow : gs / elems;
+
+    const x = kernels.exports;
+    const G = this.groups, nPad = this.nPad;
+    // Final buffers first, then the temporary canonical planes above them (released at the end).
+    this.wBuf = this.path === 'planes'
+      ? arena.alloc((nPad / 4) * this.wd * p * 16)
+      : arena.alloc(n * this.vecsPerRow * 16);
+    this.wScales = arena.alloc(G * nPad * 4);
+    this.wZeros = arena.alloc(G * nPad * 4);
+    this.wSums = arena.alloc(G * nPad * 4);
+    const b = spec.weights.bias;
+    this.bias = b ? arena.put(b) : 0;
+    const scales = arena.f32(this.wScales, G * nPad);
+    const zeros = arena.i32(this.wZeros, G * nPad);
+    for (let r = 0; r < n; r++) {
+      for (let g = 0; g < G; g++) {
+        scales[g * nPad + r] = spec.weights.scales[r * G + g];
+        zeros[g * nPad + r] = spec.weights.zeros[r * G + g];
+      }
+    }
+    const mark = arena.used;
+    const planes = arena.put(spec.weights.planes.subarray(0, p * n * this.wd));
+    x.weightSums(planes, p, n, this.wd, this.groupWords, G, nPad, this.wSums);
+    if (this.path === 'planes') {
+      x.repackToTiles(planes, p, n, this.wd, this.wBuf);
+    } else {
+      const scratch = arena.alloc(this.wd * 32 + 64);
+      x.repackToContainers(planes, p, n, k, this.wd, this.container, this.vecsPerRow, this.wBuf, scratch);
+    }
+    arena.release(mark);
+  }
+
+  /** Bytes of weights this layer streams per forward pass (for bandwidth figures). */
+  get weightBytes(): number {
+    const p = this.spec.weights.bits;
+    return this.path === 'planes' ? (this.nPad / 4) * this.wd * p * 16 : this.outFeatures * this.vecsPerRow * 16;
+  }
+
+  /** Accumulator entries per token (for sizing the workspace). */
+  get accPerRow(): number {
+    return this.groups * this.nPad;
+  }
+
+  /** x f32 [m][K] at xPtr -> y f32 [m][N] at outPtr. */
+  forward(xPtr: number, m: number, outPtr: number, ws: Workspace): void {
+    const x = this.kernels.exports;
+    const { n, k, bits: p } = this.spec.weights;
+    checkWorkspace(ws, m, k, this.accPerRow, Math.max(this.groups, Math.ceil(k / this.actGroup)));
+    if (this.path === 'a16') {
+      const stride = this.vecsPerRow * (128 / this.container);
+      let xs = xPtr;
+      if (stride !== k) {
+        const mem = new Float32Array(this.kernels.memory.buffer);
+        for (let r = 0; r < m; r++) {
+          const dst = ws.xPad / 4 + r * stride;
+          mem.copyWithin(dst, xPtr / 4 + r * k, xPtr / 4 + r * k + k);
+          mem.fill(0, dst + k, dst + stride);
+        }
+        xs = ws.xPad;
+      }
+      x.a16Gemm(this.container, xs, stride, this.wBuf, this.wScales, this.wZeros, this.bias, outPtr, m, n,
+        this.vecsPerRow, this.groupVecs, this.groups, this.nPad);
+      return;
+    }
+    const q = this.spec.actBits;
+    const stride = codeStrideFor(k);
+    const gs = this.groupWords === this.wd ? k : this.groupWords * 32;
+    x.quantizeActs(xPtr, m, k, q, this.actGroup, gs, ws.codes, stride, ws.scales, ws.zeros, ws.sums);
+    if (this.path === 'planes') {
+      x.packActPlanes(ws.codes, m, k, stride, q, ws.planes);
+      x.bitGemm(p, q, ws.planes, this.wBuf, ws.acc, m, this.nPad / 4, this.wd, this.groupWords, this.groups, this.nPad);
+    } else {
+      x.codeGemm(this.container, p, q, ws.codes, stride, this.wBuf, ws.acc, m, n, this.vecsPerRow, this.groupVecs, this.groups, this.nPad);
+    }
+    x.epilogue(ws.acc, m, n, this.nPad, k, gs, this.groups, ws.scales, ws.zeros, this.actGroup, ws.sums,
+      this.wScales, this.wZeros, this.wSums, this.bias, outPtr);
+  }
+}
