@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    exclude: ['test/runtime/workerd/**', 'node_modules/**'],
+    exclude: ['test/runtime/workerd/**', 'test/runtime/workerd-wasm/**', 'node_modules/**'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',

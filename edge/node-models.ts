@@ -49,7 +49,7 @@ export async function loadEdgeModel(spec: ModelDirSpec, opts: { wasmFallback: bo
   const config = JSON.parse(await readFile(path.join(spec.dir, 'config.json'), 'utf8')) as { max_position_embeddings?: number; quantization_config?: unknown };
   const tokenizer = edgeTokenizer(await loadTokenizer(spec.dir));
   const served: ServedModel = { id: spec.id, tokenizer, contextLength: config.max_position_embeddings ?? 2048, created: Math.floor(Date.now() / 1000) };
-  if (!opts.wasmFallback || !config.quantization_config) return { served };
+  if (!opts.wasmFallback) return { served };
   const { loadWasmBackend } = await import('./backends/wasm-node.ts');
   return { served, wasm: await loadWasmBackend(spec.dir, spec.id) };
 }

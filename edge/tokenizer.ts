@@ -3,7 +3,8 @@
  * (runtime-free: the tokenizer is built from tokenizer.json text, which Node reads from disk and a
  * Worker imports as a Text module).
  */
-import { IncrementalDecoder, createTokenizer, type Tokenizer, type TokenizerSources } from '../shared/tokenizer/index.ts';
+import { Template } from '@huggingface/jinja';
+import { FALLBACK_CHAT_TEMPLATE, IncrementalDecoder, createTokenizer, type Tokenizer, type TokenizerSources } from '../shared/tokenizer/index.ts';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant' | 'developer' | 'tool';
@@ -21,6 +22,8 @@ export interface EdgeTokenizer {
   readonly vocabSize: number;
   readonly eosIds: readonly number[];
   encode(text: string, opts: { addBos: boolean }): number[];
+  /** Whole-sequence decode (special tokens skipped). */
+  decode(ids: number[]): string;
   /** Renders the conversation with the model's chat template (applyChatTemplate) and encodes it. */
   encodeChat(messages: ChatMessage[]): number[];
   newDecoder(): TextDecoderStream;
@@ -31,12 +34,34 @@ export function edgeTokenizer(t: Tokenizer): EdgeTokenizer {
     vocabSize: t.vocabSize,
     eosIds: t.eosIds,
     encode: (text, opts) => t.encode(text, opts),
+    decode: (ids) => t.decode(ids),
     // The template writes BOS itself, so encode must not add a second one.
-    encodeChat: (messages) => t.encode(t.applyChatTemplate(messages), { addBos: false }),
+    encodeChat: (messages) => t.encode(renderChat(t, messages), { addBos: false }),
     newDecoder: () => new IncrementalDecoder(t),
   };
 }
 
 export function edgeTokenizerFromSources(sources: TokenizerSources): EdgeTokenizer {
   return edgeTokenizer(createTokenizer(sources));
+}
+
+/**
+ * Workaround (reported to the tokenizer helper): with @huggingface/jinja 0.5.11, shared/tokenizer's
+ * applyChatTemplate throws "Variable already declared: raise_exception", because that jinja version
+ * defines raise_exception itself. Until it is fixed there, render the same template with the same
+ * variables minus raise_exception. Used only when applyChatTemplate fails with exactly that error.
+ */
+function renderChat(t: Tokenizer, messages: ChatMessage[]): string {
+  try {
+    return t.applyChatTemplate(messages);
+  } catch (e) {
+    if (!/already declared: raise_exception/.test((e as Error).message)) throw e;
+    const piece = (id: number | undefined) => (id === undefined ? '' : (t.idToPiece(id) ?? ''));
+    return new Template(t.chatTemplate ?? FALLBACK_CHAT_TEMPLATE).render({
+      messages,
+      bos_token: piece(t.bosId),
+      eos_token: piece(t.eosIds[0]),
+      add_generation_prompt: true,
+    });
+  }
 }

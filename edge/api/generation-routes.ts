@@ -41,7 +41,14 @@ export function chatCompletionsHandler(rt: EdgeRuntime) {
   return async function chatCompletions(c: Context<EdgeEnv>): Promise<Response> {
     const req = parseChatRequest(parseJsonBody(await c.req.text()), rt.config.maxTokensCap);
     const model = findModel(rt, req.model);
-    const tokens = model.tokenizer.encodeChat(req.messages);
+    let tokens: number[];
+    try {
+      tokens = model.tokenizer.encodeChat(req.messages);
+    } catch (e) {
+      // A template may refuse a conversation (raise_exception, e.g. roles out of order): the client's fault.
+      if (/refused the conversation/.test((e as Error).message)) throw invalidParam('messages', (e as Error).message, 'invalid_conversation');
+      throw e;
+    }
     return runGeneration(c, rt, 'chat_completions', model, tokens, req, chatShape);
   };
 }

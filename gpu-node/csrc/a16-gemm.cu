@@ -4,7 +4,11 @@
 //   uint4 [nTiles][kBlocks][32 lanes], one lane load = 128 bits = KB = 512/F values of K for row
 //   n = 8 nTile + lane/4. Word w of the load holds 8/F MMA k-steps of 16; in each word, pair x has its
 //   first element at bits [F x, F x + F) and its second at bits [16 + F x, ...), and step s uses pairs
-//   2s (the b0 fragment: k = 2t, 2t+1) and 2s+1 (b1: k = 2t+8, 2t+9), t = lane % 4.
+//   2s (the b0 fragment) and 2s+1 (b1), t = lane % 4.
+//   K is permuted inside each 64-wide sub-block (a dot product may sum in any order, as long as A and
+//   B agree): in sub-block step s4 (0..3), fragment slots (2t, 2t+1) hold K = 16t + 4 s4 + {0, 1} and
+//   slots (2t+8, 2t+9) hold 16t + 4 s4 + {2, 3}. So a lane's A values for 4 steps are 16 contiguous
+//   halves of x: two 16-byte loads per row instead of eight 4-byte ones. Groups are multiples of 64.
 //   So (word >> F x) & 0x000F000F (F=4) | 0x64006400 is the half2 (1024 + c0, 1024 + c1): one lop3 per
 //   pair; subtracting the half2 constant (1024 + z) gives c - z exactly (|c - z| <= 255). The group's
 //   products accumulate in fp32 and are scaled once per group (y += s_g * acc_g), so the only roundings
@@ -23,7 +27,7 @@ namespace {
 
 constexpr int kWarps = 8;
 constexpr int kThreads = kWarps * 32;
-constexpr int kStepK = 16;
+constexpr int kSubK = 64;  // K permutation unit (4 MMA steps): groups are multiples of it
 constexpr int kTargetCtasPerSm = 8;
 constexpr int kMinBlocksPerSplit = 8;
 constexpr uint32_t kMagic1024 = 0x64006400u;  // half2 (1024, 1024)
@@ -58,7 +62,7 @@ __global__ void __launch_bounds__(kThreads) a16Kernel(const A16Args a) {
 #pragma unroll
     for (int h = 0; h < 2; h++) {
       const int token = tokenBase + mt * 16 + g + 8 * h;
-      aRow[mt][h] = token < a.m ? a.x + static_cast<size_t>(token) * a.xStride + 2 * t : nullptr;
+      aRow[mt][h] = token < a.m ? a.x + static_cast<size_t>(token) * a.xStride + 16 * t : nullptr;
     }
 
   float acc[MT][4], cg[MT][4];
@@ -82,11 +86,20 @@ __global__ void __launch_bounds__(kThreads) a16Kernel(const A16Args a) {
       for (int e = 0; e < 4; e++) cg[mt][e] = 0.f;
     }
   };
-  auto loadA = [](const __half* row, int k) -> uint32_t {
-    return row ? __ldg(reinterpret_cast<const unsigned int*>(row + k)) : 0u;
+  // A for one 64-wide sub-block: 16 contiguous halves of a row (see the K permutation above).
+  auto loadA = [](const __half* row, int k, uint32_t (&w)[8]) {
+    if (row) {
+      const uint4 lo = __ldg(reinterpret_cast<const uint4*>(row + k));
+      const uint4 hi = __ldg(reinterpret_cast<const uint4*>(row + k + 8));
+      w[0] = lo.x; w[1] = lo.y; w[2] = lo.z; w[3] = lo.w; w[4] = hi.x; w[5] = hi.y; w[6] = hi.z; w[7] = hi.w;
+    } else {
+#pragma unroll
+      for (int i = 0; i < 8; i++) w[i] = 0u;
+    }
   };
 
   const uint4* wp = a.tile + (static_cast<size_t>(nTile) * a.kBlocks + blockBegin) * kLanes + lane;
+  uint32_t xa[MT][2][8];
 #pragma unroll 1
   for (int blk = blockBegin; blk < blockEnd; blk++, wp += kLanes) {
     const uint4 wv = ldStream(wp);
@@ -95,13 +108,22 @@ __global__ void __launch_bounds__(kThreads) a16Kernel(const A16Args a) {
     for (int wi = 0; wi < 4; wi++) {
 #pragma unroll
       for (int s = 0; s < stepsPerWord; s++) {
-        const int k0 = blk * kb + (wi * stepsPerWord + s) * kStepK;
-        if (a.groups > 1) {
-          const int stepGroup = min(k0 / a.groupSize, a.groups - 1);
-          if (stepGroup != group) {
-            flushGroup();
-            group = stepGroup;
-            zz = a.zeros[static_cast<size_t>(group) * a.nPad + colBase + g];
+        const int step = wi * stepsPerWord + s;
+        const int s4 = step % 4;
+        const int k0 = blk * kb + (step / 4) * kSubK;  // start of this step's 64-wide sub-block
+        if (s4 == 0) {
+          if (a.groups > 1) {
+            const int stepGroup = min(k0 / a.groupSize, a.groups - 1);
+            if (stepGroup != group) {
+              flushGroup();
+              group = stepGroup;
+              zz = a.zeros[static_cast<size_t>(group) * a.nPad + colBase + g];
+            }
+          }
+#pragma unroll
+          for (int mt = 0; mt < MT; mt++) {
+            loadA(aRow[mt][0], k0, xa[mt][0]);
+            loadA(aRow[mt][1], k0, xa[mt][1]);
           }
         }
         const uint32_t h0 = lop3AndOr(words[wi] >> (F * 2 * s), mask, kMagic1024);
@@ -112,8 +134,7 @@ __global__ void __launch_bounds__(kThreads) a16Kernel(const A16Args a) {
         const uint32_t b1 = *reinterpret_cast<const uint32_t*>(&d1);
 #pragma unroll
         for (int mt = 0; mt < MT; mt++) {
-          mmaF16(cg[mt], loadA(aRow[mt][0], k0), loadA(aRow[mt][1], k0), loadA(aRow[mt][0], k0 + 8),
-                 loadA(aRow[mt][1], k0 + 8), b0, b1);
+          mmaF16(cg[mt], xa[mt][0][2 * s4], xa[mt][1][2 * s4], xa[mt][0][2 * s4 + 1], xa[mt][1][2 * s4 + 1], b0, b1);
         }
       }
     }
@@ -183,7 +204,7 @@ __global__ void a16RepackKernel(const uint32_t* __restrict__ canon, const float*
     uint32_t w = 0;
     for (int x = 0; x < pairsPerWord; x++) {
       const int step = wi * stepsPerWord + x / 2;
-      const int kk = blk * kbk + step * kStepK + 2 * t + (x % 2) * 8;
+      const int kk = blk * kbk + (step / 4) * kSubK + 16 * t + 4 * (step % 4) + (x % 2) * 2;
       w |= code(kk) << (f * x);
       w |= code(kk + 1) << (16 + f * x);
     }
@@ -212,7 +233,7 @@ int a16PaddedK(int p, int k) { const int kb = 512 / a16FieldBits(p); return ceil
 size_t a16TileWords(int p, int n, int k) {
   return static_cast<size_t>(ceilDiv(n, kTileN)) * (a16PaddedK(p, k) / (512 / a16FieldBits(p))) * kLanes * 4;
 }
-bool a16SupportsGroup(int k, int groupSize) { return groupSize >= k || groupSize % kStepK == 0; }
+bool a16SupportsGroup(int k, int groupSize) { return groupSize >= k || groupSize % kSubK == 0; }
 
 void a16Repack(const uint32_t* canon, const float* scales, const uint8_t* zeros, int p, int n, int k, int groupSize,
                uint32_t* tile, float* tScales, uint32_t* tZeros, cudaStream_t stream) {

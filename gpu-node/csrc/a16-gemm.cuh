@@ -32,7 +32,7 @@ struct A16Plan {
   int mTiles, splits;
   std::string name;
 };
-/** Groups must be K or a multiple of 16. */
+/** Groups must be K or a multiple of 64 (the K permutation unit, a16-gemm.cu). */
 bool a16SupportsGroup(int k, int groupSize);
 A16Plan a16Plan(const A16Problem& pr, int smCount);
 size_t a16PartialFloats(const A16Problem& pr, const A16Plan& plan);

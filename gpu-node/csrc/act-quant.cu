@@ -10,8 +10,10 @@
 //   scales f32  [M][groupsA], zeros u8 [M][groupsA], sums u32 [M][groupsS]
 // Packing: a warp owns 32 consecutive elements (one word); lane l quantizes element 32w + l and
 // __ballot_sync over bit b of the codes *is* plane word b (lane l -> bit l: LSB-first, as the format).
-// Shared: inv/zero/scale per activation group and the code sums per weight group (integer atomics,
-// so the sums are exact and independent of scheduling).
+// Shared: the token's row of x (fp16, filled by the first pass with 16-byte loads, so the second
+// pass reads shared memory instead of waiting on global loads one after another), inv/zero/scale per
+// activation group and the code sums per weight group (integer atomics, so the sums are exact and
+// independent of scheduling).
 #include "act-quant.cuh"
 #include "cuda-check.cuh"
 
@@ -21,6 +23,9 @@ namespace {
 constexpr int kThreads = 256;             // 8 warps per token
 constexpr int kWarps = kThreads / 32;
 constexpr unsigned kFullMask = 0xffffffffu;
+constexpr int kHalvesPerLoad = 8;           // one 16-byte load
+constexpr int kLoadUnroll = 4;              // loads in flight per thread in the first pass
+constexpr size_t kMaxSmem = 200 * 1024;     // of the 227 KB an H100 CTA may use
 
 struct GroupParams {
   float scale, inv;
@@ -60,8 +65,10 @@ __global__ void __launch_bounds__(kThreads) actQuantPackKernel(
     int words, int wordsPad,
     uint32_t* __restrict__ planes, float* __restrict__ scales, uint8_t* __restrict__ zeros,
     uint32_t* __restrict__ sums) {
-  extern __shared__ unsigned char smem[];
-  float* sScale = reinterpret_cast<float*>(smem);      // [groupsA]
+  extern __shared__ __align__(16) unsigned char smem[];
+  __half* sX = reinterpret_cast<__half*>(smem);        // [kPad]: the row, kPad = K rounded up to 8
+  const int kPad = (k + kHalvesPerLoad - 1) / kHalvesPerLoad * kHalvesPerLoad;
+  float* sScale = reinterpret_cast<float*>(sX + kPad);  // [groupsA]
   float* sInv = sScale + groupsA;                      // [groupsA]
   int* sZero = reinterpret_cast<int*>(sInv + groupsA); // [groupsA]
   unsigned* sSum = reinterpret_cast<unsigned*>(sZero + groupsA);  // [groupsS]
@@ -74,14 +81,37 @@ __global__ void __launch_bounds__(kThreads) actQuantPackKernel(
 
   for (int g = threadIdx.x; g < groupsS; g += kThreads) sSum[g] = 0;
 
-  // 1. Range of each activation group -> scale, 1/scale, zero.
-  if (groupsA == 1) {
-    float mn = INFINITY, mx = -INFINITY;
-    for (int i = threadIdx.x; i < k; i += kThreads) {
-      const float v = __half2float(xr[i]);
-      mn = fminf(mn, v);
-      mx = fmaxf(mx, v);
+  // 1. Row -> shared memory (16-byte loads when rows are 16-byte aligned), with the per-token range.
+  float mn = INFINITY, mx = -INFINITY;
+  if (k % kHalvesPerLoad == 0) {
+    const uint4* src = reinterpret_cast<const uint4*>(xr);
+    uint4* dst = reinterpret_cast<uint4*>(sX);
+    const int vecs = k / kHalvesPerLoad;
+#pragma unroll kLoadUnroll
+    for (int v = threadIdx.x; v < vecs; v += kThreads) {
+      const uint4 u = __ldg(src + v);
+      dst[v] = u;
+      const __half2* h = reinterpret_cast<const __half2*>(&u);
+#pragma unroll
+      for (int e = 0; e < 4; e++) {
+        const float2 f = __half22float2(h[e]);
+        mn = fminf(mn, fminf(f.x, f.y));
+        mx = fmaxf(mx, fmaxf(f.x, f.y));
+      }
     }
+  } else {
+#pragma unroll kLoadUnroll
+    for (int i = threadIdx.x; i < k; i += kThreads) {
+      const __half h = xr[i];
+      sX[i] = h;
+      mn = fminf(mn, __half2float(h));
+      mx = fmaxf(mx, __half2float(h));
+    }
+  }
+  __syncthreads();
+
+  // Range of each activation group -> scale, 1/scale, zero.
+  if (groupsA == 1) {
     warpMinMax(mn, mx);
     if (lane == 0) { redMin[warp] = mn; redMax[warp] = mx; }
     __syncthreads();
@@ -93,15 +123,15 @@ __global__ void __launch_bounds__(kThreads) actQuantPackKernel(
   } else {
     for (int g = warp; g < groupsA; g += kWarps) {
       const int k0 = g * actGroup, k1 = min(k, k0 + actGroup);
-      float mn = INFINITY, mx = -INFINITY;
+      float gmn = INFINITY, gmx = -INFINITY;
       for (int i = k0 + lane; i < k1; i += 32) {
-        const float v = __half2float(xr[i]);
-        mn = fminf(mn, v);
-        mx = fmaxf(mx, v);
+        const float v = __half2float(sX[i]);
+        gmn = fminf(gmn, v);
+        gmx = fmaxf(gmx, v);
       }
-      warpMinMax(mn, mx);
+      warpMinMax(gmn, gmx);
       if (lane == 0) {
-        const GroupParams p = groupParams(mn, mx, qmax);
+        const GroupParams p = groupParams(gmn, gmx, qmax);
         sScale[g] = p.scale; sInv[g] = p.inv; sZero[g] = p.zero;
       }
     }
@@ -114,7 +144,7 @@ __global__ void __launch_bounds__(kThreads) actQuantPackKernel(
     uint32_t code = 0;  // padding elements are 0 in every plane
     if (i < k) {
       const int ag = i / actGroup;
-      code = quantCode(__half2float(xr[i]), sInv[ag], sZero[ag], qmax);
+      code = quantCode(__half2float(sX[i]), sInv[ag], sZero[ag], qmax);
     }
     for (int b = 0; b < bits; b++) {
       const uint32_t word = __ballot_sync(kFullMask, (code >> b) & 1u);
@@ -139,11 +169,17 @@ void actQuantPack(const __half* x, int m, int k, int bits, int actGroup, int sum
   const int groupsA = (k + actGroup - 1) / actGroup;
   const int groupsS = (k + sumGroup - 1) / sumGroup;
   const int words = (k + 31) / 32;
-  const size_t smem = static_cast<size_t>(groupsA) * 12 + static_cast<size_t>(groupsS) * 4;
-  if (smem > 48 * 1024) {
+  const size_t kPad = (k + kHalvesPerLoad - 1) / kHalvesPerLoad * kHalvesPerLoad;
+  const size_t smem = kPad * 2 + static_cast<size_t>(groupsA) * 12 + static_cast<size_t>(groupsS) * 4;
+  if (smem > kMaxSmem) {
     throw AbqError("actQuantPack: K=" + std::to_string(k) + " with activation group " + std::to_string(actGroup) +
                    " and weight group " + std::to_string(sumGroup) + " needs " + std::to_string(smem) +
-                   " bytes of shared memory (max 49152): use larger groups");
+                   " bytes of shared memory (max " + std::to_string(kMaxSmem) + "): use larger groups or split K");
+  }
+  static bool raised = false;  // callers serialize GPU work (addon mutex, single-threaded bench)
+  if (!raised) {
+    CUDA_CHECK(cudaFuncSetAttribute(actQuantPackKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kMaxSmem)));
+    raised = true;
   }
   actQuantPackKernel<<<m, kThreads, smem, stream>>>(x, m, k, bits, actGroup, groupsA, sumGroup, groupsS, words,
                                                     out.wordsPad, out.planes, out.scales, out.zeros, out.sums);

@@ -85,6 +85,8 @@ __global__ void epilogueKernel(const EpilogueArgs e, int groups, int actGroups) 
                              zx * e.wSums[wi] + static_cast<uint32_t>(kg) * zx * zw;
     y = fmaf(e.xScales[static_cast<size_t>(row) * actGroups + ag] * e.wScales[wi],
              static_cast<float>(static_cast<int32_t>(bracket)), y);
+    // Leave acc zeroed for the next call's atomics: saves a memset launch per call.
+    e.acc[idx * groups + g] = 0;
   }
   if (e.bias) y += e.bias[col];
   e.y[idx] = __float2half_rn(y);
@@ -123,6 +125,10 @@ BtcPlan btcPlan(const BtcProblem& pr, int smCount) {
     throw AbqError("btc: K=" + std::to_string(pr.k) + " exceeds " + std::to_string(kMaxK) +
                    " (u32 accumulators could overflow at 8x8 bits): split the layer along K");
   }
+  if (static_cast<double>(pr.q) * pr.m * pr.wordsPad >= 2147483647.0) {
+    throw AbqError("btc: activation planes of M=" + std::to_string(pr.m) + " K=" + std::to_string(pr.k) +
+                   " exceed 2^31 words: split the batch");
+  }
   BtcPlan plan{};
   plan.rowsPerToken = rowsPerToken(pr.q);
   if (!pr.wtile) {
@@ -158,7 +164,7 @@ void btcAccumulate(const BtcProblem& pr, const BtcPlan& plan, cudaStream_t strea
     CUDA_CHECK_LAUNCH("genericAccKernel");
     return;
   }
-  CUDA_CHECK(cudaMemsetAsync(pr.acc, 0, accBytes, stream));
+  (void)accBytes;  // acc is zero here: zeroed at allocation and by every epilogue (btcEpilogue)
   BtcArgs args{};
   args.wtile = reinterpret_cast<const uint4*>(pr.wtile);
   args.xplanes = pr.xplanes;

@@ -34,13 +34,13 @@ struct BtcPlan {
 /** True when the tile kernel handles this weight group size (whole K or a multiple of 256). */
 bool btcTiledSupportsGroup(int k, int groupSize);
 BtcPlan btcPlan(const BtcProblem& pr, int smCount);
-/** Zeroes acc and computes the integer accumulators by the plan. */
+/** Adds the integer accumulators into acc, which must be zero (the epilogue leaves it so). */
 void btcAccumulate(const BtcProblem& pr, const BtcPlan& plan, cudaStream_t stream);
 
 /** Group epilogue -> fp16 y [M][N] (DESIGN.md numerics), optional f32 bias [N]. */
 struct EpilogueArgs {
   int m, n, k, groupSize, actGroup;
-  const uint32_t* acc;                                         // [M][N][G]
+  uint32_t* acc;                                               // [M][N][G]; left zeroed for the next call
   const float* xScales; const uint8_t* xZeros; const uint32_t* xSums;  // [M][Ga], [M][Ga], [M][G]
   const float* wScales; const uint8_t* wZeros; const uint32_t* wSums;  // [N][G] each
   const float* bias;                                           // [N] or nullptr

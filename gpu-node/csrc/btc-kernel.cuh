@@ -33,6 +33,9 @@ namespace abq {
 
 constexpr int kBtcWarps = 8;                 // n-tiles per CTA
 constexpr int kBtcThreads = kBtcWarps * 32;
+// Resident CTAs per SM the register budget must allow (memory-bound decode wants many warps in
+// flight): 4 CTAs = 64 registers, 3 = 85, 2 = 128. B fragments (with lookahead) take 8P registers.
+template <int P, int MT> constexpr int kBtcMinCtas = MT == 1 ? (P <= 4 ? 4 : P <= 6 ? 3 : 2) : 2;
 
 struct BtcArgs {
   const uint4* wtile;        // tile layout, see btc-layout.cuh
@@ -47,7 +50,7 @@ struct BtcArgs {
 template <int P,   // weight bits = number of B fragments per chunk (1..8)
           int R,   // MMA rows per token: next power of two >= activation bits (1, 2, 4, 8)
           int MT>  // m-tiles per warp: tokens per CTA = MT * 16 / R
-__global__ void __launch_bounds__(kBtcThreads) btcGemmKernel(const BtcArgs a) {
+__global__ void __launch_bounds__(kBtcThreads, kBtcMinCtas<P, MT>) btcGemmKernel(const BtcArgs a) {
   static_assert(P >= 1 && P <= 8, "weight bits 1..8");
   static_assert(R == 1 || R == 2 || R == 4 || R == 8, "rows per token is a power of two <= 8");
   constexpr int kTokensPerCta = MT * kTileM / R;
@@ -61,17 +64,16 @@ __global__ void __launch_bounds__(kBtcThreads) btcGemmKernel(const BtcArgs a) {
   if (pairBegin >= pairEnd) return;
   const int tokenBase = blockIdx.x * kTokensPerCta;
 
-  // Row pointers of this lane's two A rows per m-tile (null: a padding row, which reads as zero).
-  const uint32_t* aRow[MT][2];
+  // Word offsets of this lane's two A rows per m-tile (-1: a padding row, which reads as zero).
+  // 32-bit offsets instead of pointers: half the registers (q M wordsPad < 2^31 is checked on the host).
+  int aRow[MT][2];
 #pragma unroll
   for (int mt = 0; mt < MT; mt++) {
 #pragma unroll
     for (int h = 0; h < 2; h++) {
       const int rr = mt * kTileM + g + 8 * h;
       const int token = tokenBase + rr / R, plane = rr % R;
-      aRow[mt][h] = (plane < a.q && token < a.m)
-                        ? a.xplanes + (static_cast<size_t>(plane) * a.m + token) * a.wordsPad + t
-                        : nullptr;
+      aRow[mt][h] = (plane < a.q && token < a.m) ? (plane * a.m + token) * a.wordsPad + t : -1;
     }
   }
 
@@ -101,13 +103,25 @@ __global__ void __launch_bounds__(kBtcThreads) btcGemmKernel(const BtcArgs a) {
     }
   };
 
+  // Weights stream with one pair of lookahead when one m-tile leaves registers for it: the next
+  // pair's loads are in flight while this pair's MMAs run (16 B per lane per plane, read once, so
+  // they bypass L1). With more m-tiles the MMAs of the other warps hide the latency instead.
+  constexpr bool kLookahead = MT == 1 || 8 * P + 4 * MT <= 40;
   const uint4* wp = a.wtile + (static_cast<size_t>(nTile) * a.kPairs + pairBegin) * P * kLanes + lane;
+  uint4 b[P];
+#pragma unroll
+  for (int j = 0; j < P; j++) b[j] = ldStream(wp + j * kLanes);
   int group = min((2 * pairBegin) / a.groupChunks, a.groups - 1);
 #pragma unroll 1
-  for (int pair = pairBegin; pair < pairEnd; pair++, wp += P * kLanes) {
-    uint4 b[P];
+  for (int pair = pairBegin; pair < pairEnd; pair++) {
+    wp += P * kLanes;
+    uint4 next[P];
+    if constexpr (kLookahead) {
+      if (pair + 1 < pairEnd) {
 #pragma unroll
-    for (int j = 0; j < P; j++) b[j] = ldStream(wp + j * kLanes);
+        for (int j = 0; j < P; j++) next[j] = ldStream(wp + j * kLanes);
+      }
+    }
 #pragma unroll
     for (int half = 0; half < 2; half++) {
       const int chunk = 2 * pair + half;
@@ -119,10 +133,10 @@ __global__ void __launch_bounds__(kBtcThreads) btcGemmKernel(const BtcArgs a) {
       const int w0 = chunk * kChunkWords;
 #pragma unroll
       for (int mt = 0; mt < MT; mt++) {
-        const uint32_t a0 = aRow[mt][0] ? ldCached(aRow[mt][0] + w0) : 0u;
-        const uint32_t a1 = aRow[mt][1] ? ldCached(aRow[mt][1] + w0) : 0u;
-        const uint32_t a2 = aRow[mt][0] ? ldCached(aRow[mt][0] + w0 + 4) : 0u;
-        const uint32_t a3 = aRow[mt][1] ? ldCached(aRow[mt][1] + w0 + 4) : 0u;
+        const uint32_t a0 = aRow[mt][0] >= 0 ? ldCached(a.xplanes + aRow[mt][0] + w0) : 0u;
+        const uint32_t a1 = aRow[mt][1] >= 0 ? ldCached(a.xplanes + aRow[mt][1] + w0) : 0u;
+        const uint32_t a2 = aRow[mt][0] >= 0 ? ldCached(a.xplanes + aRow[mt][0] + w0 + 4) : 0u;
+        const uint32_t a3 = aRow[mt][1] >= 0 ? ldCached(a.xplanes + aRow[mt][1] + w0 + 4) : 0u;
 #pragma unroll
         for (int j = 0; j < P; j++) {
           int d[4];
@@ -131,6 +145,13 @@ __global__ void __launch_bounds__(kBtcThreads) btcGemmKernel(const BtcArgs a) {
           for (int e = 0; e < 4; e++) S[mt][e] += static_cast<uint32_t>(d[e]) << j;
         }
       }
+    }
+    if constexpr (kLookahead) {
+#pragma unroll
+      for (int j = 0; j < P; j++) b[j] = next[j];
+    } else if (pair + 1 < pairEnd) {
+#pragma unroll
+      for (int j = 0; j < P; j++) b[j] = ldStream(wp + j * kLanes);
     }
   }
   flush(group);

@@ -4,6 +4,7 @@
 #pragma once
 #include <cuda_runtime.h>
 #include <stdexcept>
+#include <cstring>
 #include <string>
 
 namespace abq {
@@ -14,6 +15,8 @@ struct AbqError : std::runtime_error {
 };
 
 [[noreturn]] inline void throwCuda(cudaError_t err, const char* expr, const char* file, int line) {
+  const char* slash = std::strrchr(file, '/');
+  file = slash ? slash + 1 : file;  // the file name only: no build-machine paths in messages
   throw AbqError(std::string("CUDA error ") + std::to_string(static_cast<int>(err)) + " (" +
                  cudaGetErrorName(err) + ": " + cudaGetErrorString(err) + ") in `" + expr + "` at " + file +
                  ":" + std::to_string(line));

@@ -67,7 +67,7 @@ Linear::Linear(const LinearSpec& spec, const uint32_t* planes, const float* scal
   if (!a16_ && actGroup_ != k && actGroup_ % groupSize_ != 0)
     throw AbqError("Linear " + shapeText(0) + ": activation group must be K or a multiple of the weight group");
   if (a16_ && !a16SupportsGroup(k, groupSize_))
-    throw AbqError("Linear " + shapeText(0) + ": weight-only layers need a group of K or a multiple of 16");
+    throw AbqError("Linear " + shapeText(0) + ": weight-only layers need a group of K or a multiple of 64");
   generic_ = !a16_ && !btcTiledSupportsGroup(k, groupSize_);
   DeviceInfo dev = queryDevice();
   smCount_ = dev.smCount;
@@ -136,6 +136,8 @@ void Linear::ensureWorkspace(int m) {
     xZeros_ = alloc<uint8_t>(static_cast<size_t>(m) * actGroups_);
     xSums_ = alloc<uint32_t>(static_cast<size_t>(m) * groups_);
     acc_ = alloc<uint32_t>(static_cast<size_t>(m) * n * groups_);
+    // The accumulate kernels add into acc and the epilogue zeroes what it reads, so it starts at 0.
+    CUDA_CHECK(cudaMemset(acc_, 0, static_cast<size_t>(m) * n * groups_ * sizeof(uint32_t)));
   }
   wsTokens_ = m;
 }
@@ -156,23 +158,33 @@ void Linear::quantize(const __half* x, int m, cudaStream_t stream) {
                stream);
 }
 
-void Linear::multiply(const __half* x, int m, __half* y, cudaStream_t stream) {
+void Linear::multiply(const __half* x, int m, __half* y, cudaStream_t stream, ForwardDebug* debug) {
   ensureWorkspace(m);
   if (a16_) {
     A16Problem pr{m, spec_.n, spec_.k, spec_.wbits, groupSize_, wTile_, tScales_, tZeros_, x, xPadded_, partial_, bias_, y};
     a16Gemm(pr, a16Plan(pr, smCount_), stream);
     return;
   }
-  BtcProblem pr{m, spec_.n, spec_.k, spec_.wbits, spec_.abits, groupSize_, wTile_, wCanon_, xPlanes_, wordsPad_, acc_};
-  btcAccumulate(pr, btcPlan(pr, smCount_), stream);
-  EpilogueArgs e{m, spec_.n, spec_.k, groupSize_, actGroup_, acc_, xScales_, xZeros_, xSums_, wScales_, wZeros_, wSums_, bias_, y};
-  btcEpilogue(e, stream);
+  try {
+    BtcProblem pr{m, spec_.n, spec_.k, spec_.wbits, spec_.abits, groupSize_, wTile_, wCanon_, xPlanes_, wordsPad_, acc_};
+    btcAccumulate(pr, btcPlan(pr, smCount_), stream);
+    if (debug) {  // the epilogue zeroes acc, so read it first
+      CUDA_CHECK(cudaStreamSynchronize(stream));
+      debug->acc.resize(static_cast<size_t>(m) * spec_.n * groups_);
+      CUDA_CHECK(cudaMemcpy(debug->acc.data(), acc_, debug->acc.size() * 4, cudaMemcpyDeviceToHost));
+    }
+    EpilogueArgs e{m, spec_.n, spec_.k, groupSize_, actGroup_, acc_, xScales_, xZeros_, xSums_, wScales_, wZeros_, wSums_, bias_, y};
+    btcEpilogue(e, stream);
+  } catch (...) {
+    wsTokens_ = 0;  // acc may hold partial sums: reallocate (and zero) it on the next call
+    throw;
+  }
 }
 
 void Linear::forward(const __half* x, int m, __half* y, cudaStream_t stream, ForwardDebug* debug) {
   if (m < 1) throw AbqError("Linear.forward: M must be >= 1, got " + std::to_string(m));
   quantize(x, m, stream);
-  multiply(x, m, y, stream);
+  multiply(x, m, y, stream, a16_ ? nullptr : debug);
   if (!debug || a16_) return;
   CUDA_CHECK(cudaStreamSynchronize(stream));
   debug->wordsPad = wordsPad_;
@@ -184,7 +196,6 @@ void Linear::forward(const __half* x, int m, __half* y, cudaStream_t stream, For
   copy(debug->actScales, xScales_, static_cast<size_t>(m) * actGroups_);
   copy(debug->actZeros, xZeros_, static_cast<size_t>(m) * actGroups_);
   copy(debug->actSums, xSums_, static_cast<size_t>(m) * groups_);
-  copy(debug->acc, acc_, static_cast<size_t>(m) * spec_.n * groups_);
 }
 
 }  // namespace abq

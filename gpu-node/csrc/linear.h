@@ -57,7 +57,7 @@ class Linear {
   /** Step 1 (A8 and below): quantize + pack x [M][K] into the workspace. No-op for A16. */
   void quantize(const __half* x, int m, cudaStream_t stream);
   /** Step 2: accumulate + epilogue -> y [M][N] (A16: the whole product). Uses step 1's output. */
-  void multiply(const __half* x, int m, __half* y, cudaStream_t stream);
+  void multiply(const __half* x, int m, __half* y, cudaStream_t stream, ForwardDebug* debug = nullptr);
   /** Both steps; with `debug`, also copies activations and accumulators to the host (synchronizes). */
   void forward(const __half* x, int m, __half* y, cudaStream_t stream, ForwardDebug* debug = nullptr);
 

@@ -3,7 +3,8 @@
 // without nvcc or cmake it prints why it skipped and exits 0 unless --require is given, so installs
 // and the WASM path never depend on CUDA.
 //
-// Env: ABQ_CUDA_ARCHS (default "90a;80"), ABQ_NODE_INCLUDE (Node headers), CMAKE_BUILD_PARALLEL_LEVEL.
+// Env: ABQ_CUDA_ARCHS (default "90a;80"), ABQ_BUILD_DIR (default gpu-node/build), ABQ_NODE_INCLUDE (Node
+// headers), CMAKE_BUILD_PARALLEL_LEVEL.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -12,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const gpuNode = path.resolve(here, '..');
-const buildDir = path.join(gpuNode, 'build');
+const buildDir = process.env.ABQ_BUILD_DIR ? path.resolve(process.env.ABQ_BUILD_DIR) : path.join(gpuNode, 'build');
 const require = createRequire(import.meta.url);
 const requireTools = process.argv.includes('--require');
 

@@ -43,6 +43,11 @@ export function commandUsage(cmd: Command): string {
   return lines.join('\n');
 }
 
+/** Node 20's parseArgs rejects option keys that are present with the value undefined. */
+function withoutUndefined<T extends object>(spec: T): T {
+  return Object.fromEntries(Object.entries(spec).filter(([, v]) => v !== undefined)) as T;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
@@ -71,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
         ...Object.fromEntries(
           Object.entries(cmd.options).map(([k, o]) => [
             k,
-            { type: o.type, short: o.short, multiple: o.multiple, default: o.default as never },
+            withoutUndefined({ type: o.type, short: o.short, multiple: o.multiple, default: o.default as never }),
           ]),
         ),
       },
@@ -93,7 +98,7 @@ export async function main(argv: string[]): Promise<number> {
       throw new UsageError(`unexpected argument '${parsed.positionals[cmd.positionals.length]}'`);
     }
     for (const [k, o] of Object.entries(cmd.options)) {
-      const v = parsed.values[k];
+      const v = (parsed.values as Record<string, unknown>)[k];
       if (o.enum && typeof v === 'string' && !o.enum.includes(v)) {
         throw new UsageError(`--${k} must be one of ${o.enum.join(', ')}, got '${v}'`);
       }

@@ -6,7 +6,7 @@
  * All multi-byte types are little-endian in the file. Typed-array views over file bytes are only
  * made on little-endian hosts (every platform we run on); `HOST_IS_LITTLE_ENDIAN` guards that.
  */
-import { decodeBf16, decodeF16 } from './f16.ts';
+import { decodeBf16, decodeF16Table } from './f16.ts';
 
 export type Dtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'U64' | 'I32' | 'U32' | 'I16' | 'U16' | 'I8' | 'U8' | 'BOOL';
 
@@ -33,7 +33,7 @@ export interface DtypeInfo {
 export const DTYPES: Readonly<Record<Dtype, DtypeInfo>> = {
   F64: { name: 'F64', bytes: 8, array: Float64Array },
   F32: { name: 'F32', bytes: 4, array: Float32Array },
-  F16: { name: 'F16', bytes: 2, array: Uint16Array, decodeToF32: decodeF16 },
+  F16: { name: 'F16', bytes: 2, array: Uint16Array, decodeToF32: decodeF16Table },
   BF16: { name: 'BF16', bytes: 2, array: Uint16Array, decodeToF32: decodeBf16 },
   I64: { name: 'I64', bytes: 8, array: BigInt64Array },
   U64: { name: 'U64', bytes: 8, array: BigUint64Array },

@@ -83,3 +83,20 @@ export function encodeF16(src: ArrayLike<number>, out = new Uint16Array(src.leng
   for (let i = 0; i < src.length; i++) out[i] = f32ToF16Bits(src[i]);
   return out;
 }
+
+/** All 65536 F16 values as f32, built on first use (256 KB): decoding becomes one lookup per value. */
+let f16Table: Float32Array | undefined;
+
+/**
+ * Same results as decodeF16 (exact, NaN payloads aside), about 100x faster on large arrays: loaders
+ * decode tens of millions of scales, where the arithmetic decoder takes seconds.
+ */
+export function decodeF16Table(src: Uint16Array, out = new Float32Array(src.length)): Float32Array {
+  if (!f16Table) {
+    f16Table = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) f16Table[h] = f16BitsToF32(h);
+  }
+  const table = f16Table;
+  for (let i = 0; i < src.length; i++) out[i] = table[src[i]];
+  return out;
+}

@@ -9,6 +9,13 @@
  */
 import { AbqFormatError, type AbqFormatErrorCode } from './errors.ts';
 
+/**
+ * Deepest nesting accepted. Our headers need 3 levels and HF configs a few more; the cap exists
+ * because later code (JSON.stringify in error messages, recursive walks) would overflow the stack
+ * on the 100k-deep arrays that JSON.parse itself accepts.
+ */
+export const MAX_JSON_DEPTH = 64;
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OPEN_OBJECT = 0x7b;
@@ -23,8 +30,8 @@ interface Frame {
 }
 
 /**
- * Parses JSON text, throwing AbqFormatError(`invalidCode`) when it is not JSON and
- * AbqFormatError('DUPLICATE_KEY') when any object repeats a key.
+ * Parses JSON text, throwing AbqFormatError(`invalidCode`) when it is not JSON or nests deeper than
+ * MAX_JSON_DEPTH, and AbqFormatError('DUPLICATE_KEY') when any object repeats a key.
  */
 export function parseJsonStrict(text: string, what: string, invalidCode: AbqFormatErrorCode = 'INVALID_JSON'): unknown {
   let value: unknown;
@@ -33,12 +40,12 @@ export function parseJsonStrict(text: string, what: string, invalidCode: AbqForm
   } catch (e) {
     throw new AbqFormatError(invalidCode, `${what} is not valid JSON (${(e as Error).message})`);
   }
-  assertNoDuplicateKeys(text, what);
+  assertNoDuplicateKeys(text, what, invalidCode);
   return value;
 }
 
-/** Throws DUPLICATE_KEY if an object in `text` (already known to be valid JSON) repeats a key. */
-export function assertNoDuplicateKeys(text: string, what: string): void {
+/** Throws DUPLICATE_KEY if an object in `text` (already known to be valid JSON) repeats a key, `tooDeepCode` past MAX_JSON_DEPTH. */
+export function assertNoDuplicateKeys(text: string, what: string, tooDeepCode: AbqFormatErrorCode = 'INVALID_JSON'): void {
   const stack: Frame[] = [];
   const n = text.length;
   for (let i = 0; i < n; i++) {
@@ -61,10 +68,11 @@ export function assertNoDuplicateKeys(text: string, what: string): void {
         }
         top.keys.add(key);
       }
-    } else if (c === OPEN_OBJECT) {
-      stack.push({ keys: new Set(), expectKey: true });
-    } else if (c === OPEN_ARRAY) {
-      stack.push({ keys: null, expectKey: false });
+    } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      if (stack.length === MAX_JSON_DEPTH) {
+        throw new AbqFormatError(tooDeepCode, `${what} nests deeper than MAX_JSON_DEPTH (${MAX_JSON_DEPTH})`);
+      }
+      stack.push(c === OPEN_OBJECT ? { keys: new Set(), expectKey: true } : { keys: null, expectKey: false });
     } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
       stack.pop();
     } else if (c === COMMA) {

@@ -9,7 +9,7 @@
  *   const linear = new PackedLinearRef(down.weights, { bits: down.spec.abits, groupSize: down.spec.actGroupSize });
  */
 import { AbqFormatError } from './errors.ts';
-import { decodeF16 } from './f16.ts';
+import { decodeF16Table } from './f16.ts';
 import type { PackedWeights } from '../numerics/packed-linear-ref.ts';
 import type { PackedLayerSpec } from './layer-spec.ts';
 import { parsePackedMetadata, type PackedMetadata } from './metadata.ts';
@@ -135,7 +135,7 @@ export function decodePackedLayer(spec: PackedLayerSpec, bytesOf: TensorBytesSou
     bits: spec.wbits,
     groupSize: spec.groupSize,
     planes,
-    scales: decodeF16(view(SCALES_SUFFIX) as Uint16Array),
+    scales: decodeF16Table(view(SCALES_SUFFIX) as Uint16Array),
     zeros,
   };
   if (spec.hasBias) weights.bias = toF32(infos.get(spec.name + BIAS_SUFFIX)!, bytesOf(spec.name + BIAS_SUFFIX));

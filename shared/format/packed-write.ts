@@ -12,11 +12,10 @@
  * folder is complete. Any error (and abort()) removes the partial folder; a killed process leaves
  * only the partial folder, which the next write to the same target removes (its pid is dead).
  */
-import { copyFile, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { AbqFormatError } from './errors.ts';
-import { encodeF16, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from './f16.ts';
+import { decodeF16Table, encodeF16, f32ToBf16Bits, f32ToF16Bits } from './f16.ts';
 import type { PackedWeights } from '../numerics/packed-linear-ref.ts';
 import { validateLayerSpecs, type PackedLayerSpec } from './layer-spec.ts';
 import { buildPackedMetadata, CHECKSUM_PLACEHOLDER, type PackedSource } from './metadata.ts';
@@ -26,11 +25,10 @@ import { planSafetensorsLayout, type TensorSpec } from './safetensors-layout.ts'
 import { SafetensorsStreamWriter, syncDirectory } from './safetensors-write.ts';
 import { CONFIG_FILE, PACKED_WEIGHTS_FILE } from './packed-dir.ts';
 import type { TensorInfo } from './safetensors-header.ts';
+import { moveIntoPlace, removeStaleSiblings, siblingPath, writeSynced, PARTIAL_TAG } from './atomic-dir.ts';
 
 /** Float tensors are converted in chunks of this many elements, to bound the extra memory. */
 const CONVERT_CHUNK_ELEMENTS = 1 << 20;
-const PARTIAL_TAG = 'abq-partial';
-const OLD_TAG = 'abq-old';
 
 export interface FloatTensorSpec {
   name: string;
@@ -90,6 +88,7 @@ export class PackedModelWriter {
     const metadata = buildPackedMetadata(layers, plan.source, checksums, plan.extraMetadata);
     planSafetensorsLayout(specs, metadata); // validate names/shapes before touching the disk
     const target = path.resolve(dir);
+    await mkdir(path.dirname(target), { recursive: true });
     await removeStaleSiblings(target);
     const partialDir = siblingPath(target, PARTIAL_TAG);
     await mkdir(partialDir);
@@ -222,76 +221,11 @@ function checkWeightsMatchSpec(spec: PackedLayerSpec, w: PackedWeights): void {
 /** Encodes scales to F16, refusing values that F16 cannot hold exactly (the codes were computed against the rounded scale). */
 function scalesToF16(name: string, scales: Float32Array): Uint16Array {
   const bits = encodeF16(scales);
+  const back = decodeF16Table(bits);
   for (let i = 0; i < scales.length; i++) {
-    if (f16BitsToF32(bits[i]) !== scales[i]) {
+    if (back[i] !== scales[i]) {
       throw new RangeError(`${name}.scales[${i}] = ${scales[i]} is not an F16 value; round scales with roundToF16 before computing codes`);
     }
   }
   return bits;
-}
-
-function siblingPath(target: string, tag: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.${tag}-${process.pid}-${randomBytes(4).toString('hex')}`);
-}
-
-/** Renames `from` onto `to`; an existing `to` is moved aside first and deleted after. */
-async function moveIntoPlace(from: string, to: string): Promise<void> {
-  let old: string | undefined;
-  if (await exists(to)) {
-    old = siblingPath(to, OLD_TAG);
-    await rename(to, old);
-  }
-  try {
-    await rename(from, to);
-  } catch (e) {
-    if (old) await rename(old, to); // put the previous model back
-    throw e;
-  }
-  await syncDirectory(path.dirname(to));
-  if (old) await rm(old, { recursive: true, force: true });
-}
-
-/**
- * Cleans up after writers that died: their partial folders are deleted; an "old" folder is deleted
- * when the target exists, else restored (the writer died between its two renames).
- */
-async function removeStaleSiblings(target: string): Promise<void> {
-  const parent = path.dirname(target);
-  const prefix = `.${path.basename(target)}.`;
-  let entries: string[];
-  try {
-    entries = await readdir(parent);
-  } catch {
-    return;
-  }
-  for (const entry of entries) {
-    const m = entry.startsWith(prefix) ? /^(abq-partial|abq-old)-(\d+)-[0-9a-f]+$/.exec(entry.slice(prefix.length)) : null;
-    if (!m || processAlive(Number(m[2]))) continue;
-    const full = path.join(parent, entry);
-    if (m[1] === OLD_TAG && !(await exists(target))) await rename(full, target);
-    else await rm(full, { recursive: true, force: true });
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
-  }
-}
-
-async function exists(p: string): Promise<boolean> {
-  return stat(p).then(() => true, () => false);
-}
-
-async function writeSynced(file: string, data: string | Uint8Array): Promise<void> {
-  const fh = await open(file, 'wx');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }

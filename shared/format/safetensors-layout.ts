@@ -7,7 +7,7 @@
  * element size, so readers can view it without copying.
  */
 import { AbqFormatError } from './errors.ts';
-import { DTYPES, isDtype, type Dtype } from './dtypes.ts';
+import { DTYPES, HOST_IS_LITTLE_ENDIAN, isDtype, type Dtype } from './dtypes.ts';
 import { HEADER_LENGTH_BYTES, MAX_HEADER_BYTES, METADATA_KEY, checkedElementCount, type TensorInfo } from './safetensors-header.ts';
 
 /** Header (and so data buffer) alignment. */
@@ -37,6 +37,7 @@ export function compareTensorSpecs(a: TensorSpec, b: TensorSpec): number {
 
 /** Validates specs and metadata, orders the tensors and builds the header bytes. */
 export function planSafetensorsLayout(specs: readonly TensorSpec[], metadata?: Record<string, string>): SafetensorsLayout {
+  if (!HOST_IS_LITTLE_ENDIAN) throw new Error('writing safetensors from typed arrays needs a little-endian host (the file is little-endian)');
   const seen = new Set<string>();
   for (const s of specs) {
     if (typeof s.name !== 'string' || s.name.length === 0 || s.name === METADATA_KEY) {

@@ -71,7 +71,13 @@ export class HubCache {
   /** Publishes a finished staging folder as the snapshot, in one rename. */
   async publish(repo: string, commit: string, stagedFilesDir: string): Promise<string> {
     const dest = this.snapshotDir(repo, commit);
-    await rename(stagedFilesDir, dest);
+    try {
+      await rename(stagedFilesDir, dest);
+    } catch (err) {
+      // Another process published the same commit first (a shared cache without a common lock): keep theirs.
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || !this.hasSnapshot(repo, commit)) throw err;
+    }
     return dest;
   }
 }

@@ -7,6 +7,8 @@ export * from './errors.ts';
 export * from './hub-config.ts';
 export * from './parse-model-ref.ts';
 export * from './model-card.ts';
+export * from './parse-quant-report.ts';
+export * from './read-eval-results.ts';
 export * from './read-model-summary.ts';
 export * from './push-model.ts';
 export * from './pull-model.ts';

@@ -31,6 +31,10 @@ export interface ModelCardInput {
   evals?: EvalResult[];
   /** SPDX-like id inherited from the source model (the Hub's license list), e.g. "mit", "llama2". */
   license?: string;
+  /** More tags, e.g. those of the quantizer's own card. */
+  extraTags?: string[];
+  /** Markdown appended as a last section, e.g. the report `abq-pack quantize` wrote into the folder. */
+  appendix?: { title: string; markdown: string };
 }
 
 function range(values: number[]): string {
@@ -61,10 +65,15 @@ function formatBytes(n: number): string {
 /** A Hub repo id, as base_model must be (a local source path cannot be linked). */
 const isRepoId = (s: string | undefined): s is string => !!s && /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/.test(s) && !s.startsWith('.');
 
+/** model-index wants a dataset id: "TinyStories-validation.txt, first 5 (stream)" -> "tinystories-validation". */
+function datasetSlug(name: string): string {
+  return name.split(/[\s,(]/)[0].replace(/\.(txt|raw|jsonl?|parquet)$/i, '').toLowerCase().replace(/[^a-z0-9._-]/g, '') || 'text';
+}
+
 function frontMatter(input: ModelCardInput, label: string): Record<string, YamlValue | undefined> {
   const { summary, evals = [] } = input;
   const base = isRepoId(summary.source?.model) ? summary.source?.model : undefined;
-  const tags = unique(['quantized', 'abq', ...(label ? [label.toLowerCase()] : []), ...unique(summary.layers.map((l) => l.method)), ...(summary.modelType ? [summary.modelType] : []), 'safetensors']);
+  const tags = unique(['quantized', 'abq', ...(label ? [label.toLowerCase()] : []), ...summary.layers.map((l) => l.method), ...(summary.modelType ? [summary.modelType] : []), 'safetensors', ...(input.extraTags ?? [])]);
   return {
     base_model: base,
     base_model_relation: base ? 'quantized' : undefined,
@@ -77,7 +86,7 @@ function frontMatter(input: ModelCardInput, label: string): Record<string, YamlV
           name: input.repo.split('/')[1],
           results: evals.map((e) => ({
             task: { type: 'text-generation' },
-            dataset: { name: e.dataset, type: e.dataset.split(/[\s(]/)[0] },
+            dataset: { name: e.dataset, type: datasetSlug(e.dataset) },
             metrics: [{ type: e.metric, value: e.value, name: `${e.metric} (${label || 'packed'})` }],
           })),
         }]
@@ -88,7 +97,7 @@ function frontMatter(input: ModelCardInput, label: string): Record<string, YamlV
 function configTable(summary: ModelSummary): string[] {
   const l = summary.layers;
   const groups = unique(l.map((x) => (x.groupSize === x.inFeatures ? 'per channel' : String(x.groupSize))));
-  const act = unique(l.map((x) => (x.abits === ACT_BITS_NONE ? 'none (weight-only, float activations)' : `${x.abits}-bit, dynamic per token${x.actGroupSize ? `, groups of ${x.actGroupSize}` : ''}`)));
+  const act = unique(l.map((x) => (x.abits === ACT_BITS_NONE ? 'none (weight-only, float activations)' : `${x.abits}-bit, dynamic per token${x.actGroupSize && x.actGroupSize !== x.inFeatures ? `, groups of ${x.actGroupSize}` : ''}`)));
   const levels = unique(l.filter((x) => x.levels < 2 ** x.wbits).map((x) => `${x.levels} levels in ${x.wbits} bits`));
   return [
     '| setting | value |',
@@ -122,16 +131,23 @@ export function buildModelCard(input: ModelCardInput): string {
       const delta = e.baseline ? `${(((e.value - e.baseline) / e.baseline) * 100).toFixed(2)}%` : '';
       out.push(`| ${e.dataset}${e.contextLength ? ` (ctx ${e.contextLength})` : ''} | ${e.metric} | ${e.value.toFixed(4)} | ${e.baseline?.toFixed(4) ?? ''} | ${delta} |`);
     }
-    out.push('', 'Lower perplexity is better; measured by `abq-pack eval` on the packed model itself.', '');
+    out.push('', 'Lower perplexity is better. Measured on the packed model itself (`abq-pack quantize --eval` or `abq-pack eval`).', '');
   }
   const weights = summary.files.filter((f) => f.path.endsWith('.safetensors')).reduce((n, f) => n + f.size, 0);
   const total = summary.files.reduce((n, f) => n + f.size, 0);
   out.push('## Size', '', `| | |`, '|---|---:|', `| weights (safetensors) | ${formatBytes(weights)} |`, `| all files | ${formatBytes(total)} |`);
-  if (summary.parameterCount) out.push(`| parameters | ${summary.parameterCount.toLocaleString('en-US')} |`, `| bits per parameter (weights file) | ${((weights * 8) / summary.parameterCount).toFixed(2)} |`);
+  if (summary.parameterCount) out.push(`| parameters | ${summary.parameterCount.toLocaleString('en-US')} |`, `| bits per parameter (weights file, float tensors included) | ${((weights * 8) / summary.parameterCount).toFixed(2)} |`);
   out.push('');
   out.push('## Usage', '', 'Download it into the local cache (resumable, checksums verified):', '', '```sh', `npx abq-pack pull ${repo}`, '```', '');
   out.push('Serve it: every abq-serve component that takes a model folder also takes `hf://<repo>@<revision>`, and pulls it on start.', '');
-  out.push('```sh', `# a GPU node (CUDA)`, `npx abq-gpu-node --model hf://${repo}@main`, '', `# the edge router; with no GPU node reachable it answers from its WASM engine`, `ABQ_MODEL=hf://${repo}@main npm run edge`, '```', '');
+  const name = repo.split('/')[1];
+  out.push('```sh', '# a GPU node (CUDA backend), from a checkout of abq-serve', `ABQ_NODE_SECRET=... npx tsx gpu-node/server/main.ts --backend cuda --model hf://${repo}@main`, '',
+    '# the edge on Node; it answers from its WASM engine when no GPU node can serve', `ABQ_MODEL_DIRS=${name}=hf://${repo}@main npm start`, '```', '');
   out.push('Private repos need `HF_TOKEN`; mirrors and private hubs are set with `HF_ENDPOINT`. See docs/PUBLISHING.md in the abq-serve repository.', '');
+  if (input.appendix && input.appendix.markdown.trim()) {
+    // Demote the appendix's headings below ours, and drop its title line (the section title replaces it).
+    const body = input.appendix.markdown.trim().replace(/^# .*\n+/, '').replace(/^(#{1,5}) /gm, '#$1 ');
+    out.push(`## ${input.appendix.title}`, '', body, '');
+  }
   return out.join('\n');
 }

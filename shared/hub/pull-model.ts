@@ -7,16 +7,16 @@
  * @example
  * const { dir, commit } = await pullModel({ repo: 'alice/stories260K-w4a8', revision: 'main' });
  */
-import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, stat, statfs } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileDownloadInfo, listFiles, modelInfo, type ListFileEntry } from '@huggingface/hub';
+import { listFiles, modelInfo, type ListFileEntry } from '@huggingface/hub';
 import { COMMIT_SHA, defaultCacheDir, HubCache } from './cache.ts';
-import { downloadFileResumable } from './download-file-resumable.ts';
+import { withCacheLock } from './cache-lock.ts';
+import { downloadSnapshot } from './download-snapshot.ts';
 import { HubError } from './errors.ts';
 import { resolveHubConfig, type HubConfigInput } from './hub-config.ts';
+import { parseRepoSpec } from './parse-model-ref.ts';
 import { toHubError, type HubErrorContext } from './to-hub-error.ts';
-import { verifyFileDigest, verifyTensorChecksums } from './verify-checksums.ts';
 import { withRetries, type RetryOptions } from './with-retries.ts';
 
 export type PullProgress =
@@ -49,18 +49,10 @@ export interface PullResult {
   files: { path: string; size: number }[];
 }
 
-/** Repo paths come from the server: refuse any that would land outside the cache folder. */
-function checkRelativePath(p: string): string {
-  if (!p || p.startsWith('/') || p.includes('\\') || p.split('/').some((s) => s === '' || s === '.' || s === '..')) {
-    throw new HubError('invalid-input', `the Hub listed a file with an unsafe path '${p}'; refusing to write it`);
-  }
-  return p;
-}
-
 export async function pullModel(options: PullModelOptions): Promise<PullResult> {
   const { hubUrl, accessToken } = resolveHubConfig(options);
   const cache = new HubCache(options.cacheDir ?? defaultCacheDir(options.env));
-  const repo = options.repo;
+  const repo = parseRepoSpec(options.repo).repo; // validated: it becomes a path in the cache
   const revision = options.revision ?? 'main';
   const ctx: HubErrorContext = { action: 'pull', repo, revision, hubUrl, token: accessToken, cacheDir: cache.root };
   const classify = (err: unknown) => toHubError(err, ctx);
@@ -75,6 +67,12 @@ export async function pullModel(options: PullModelOptions): Promise<PullResult> 
     ({ dir: cache.snapshotDir(repo, commit), repo, revision, commit, fromCache, offline, files });
 
   if (COMMIT_SHA.test(revision) && cache.hasSnapshot(repo, revision)) return done(revision, true, false, []);
+  if ((options.env ?? process.env).HF_HUB_OFFLINE === '1') {
+    // Air-gapped hosts: never touch the network, serve what an earlier pull left.
+    const cached = await cache.readRef(repo, revision);
+    if (cached && cache.hasSnapshot(repo, cached)) return done(cached, true, true, []);
+    throw new HubError('network', `HF_HUB_OFFLINE=1 and ${repo}@${revision} is not in the cache at ${cache.root}: pull it on a connected machine (or unset HF_HUB_OFFLINE)`);
+  }
 
   let commit: string;
   try {
@@ -100,74 +98,18 @@ export async function pullModel(options: PullModelOptions): Promise<PullResult> 
   const totalBytes = entries.reduce((n, e) => n + e.size, 0);
   options.onProgress?.({ kind: 'resolved', commit, files: entries.length, totalBytes });
 
-  const staging = cache.partialDir(repo, commit);
-  const filesDir = path.join(staging, 'files');
+  const lockFile = path.join(cache.repoDir(repo), '.partial', `${commit}.lock`);
   try {
-    await mkdir(filesDir, { recursive: true });
-    await checkFreeSpace(staging, entries, filesDir, repo);
-    for (const entry of entries) {
-      const rel = checkRelativePath(entry.path);
-      const final = path.join(filesDir, rel);
-      if (existsSync(final) && (await stat(final)).size === entry.size) continue; // verified by an earlier run
-      const partFile = path.join(staging, 'parts', rel + '.part');
-      await withRetries(async () => {
-        const info = await fileDownloadInfo({ ...hub, path: entry.path, revision: commit });
-        if (!info) throw new HubError('entry-not-found', `${repo}@${commit} lists ${entry.path} but the Hub cannot serve it; rerun later`);
-        const resumedFrom = await downloadFileResumable({
-          url: info.url, size: entry.size, etag: info.etag, partFile, accessToken, fetch: options.fetch, signal: options.signal,
-          onBytes: (bytes) => options.onProgress?.({ kind: 'bytes', bytes }),
-        });
-        options.onProgress?.({ kind: 'file', path: entry.path, size: entry.size, resumedFrom });
-      }, classify, retry);
-      const label = `${entry.path} of ${repo}@${commit.slice(0, 12)}`;
-      try {
-        await verifyFileDigest(partFile, entry.lfs ? { algorithm: 'sha256', hex: entry.lfs.oid } : { algorithm: 'git-sha1', hex: entry.oid ?? '' }, label);
-      } catch (err) {
-        await rm(partFile, { force: true });
-        throw err;
-      }
-      await mkdir(path.dirname(final), { recursive: true });
-      await rename(partFile, final);
-    }
-    for (const entry of entries.filter((e) => e.path.endsWith('.safetensors'))) {
-      const file = path.join(filesDir, entry.path);
-      try {
-        await verifyTensorChecksums(file, `${entry.path} of ${repo}@${commit.slice(0, 12)}`);
-      } catch (err) {
-        await rm(file, { force: true });
-        throw err;
-      }
-    }
-    await publish(cache, repo, commit, filesDir);
-    await rm(staging, { recursive: true, force: true });
+    await mkdir(path.dirname(lockFile), { recursive: true });
+    const dir = await withCacheLock(lockFile, () => cache.hasSnapshot(repo, commit), () => downloadSnapshot({
+      cache, repo, commit, entries, hub, classify, retry, signal: options.signal,
+      onBytes: (bytes) => options.onProgress?.({ kind: 'bytes', bytes }),
+      onFile: (p, size, resumedFrom) => options.onProgress?.({ kind: 'file', path: p, size, resumedFrom }),
+    }), options.signal);
     await cache.writeRef(repo, revision, commit);
+    // undefined: another process on this cache downloaded the same commit while we waited for its lock.
+    return done(commit, dir === undefined, false, entries.map((e) => ({ path: e.path, size: e.size })));
   } catch (err) {
     throw classify(err);
-  }
-  return done(commit, false, false, entries.map((e) => ({ path: e.path, size: e.size })));
-}
-
-async function publish(cache: HubCache, repo: string, commit: string, filesDir: string): Promise<void> {
-  try {
-    await cache.publish(repo, commit, filesDir);
-  } catch (err) {
-    // Another pull of the same commit finished first: its snapshot is as good as ours.
-    const code = (err as { code?: string }).code;
-    if ((code === 'ENOTEMPTY' || code === 'EEXIST') && cache.hasSnapshot(repo, commit)) return;
-    throw err;
-  }
-}
-
-/** Fails early, before writing anything big, when the disk cannot hold what is left to download. */
-async function checkFreeSpace(staging: string, entries: ListFileEntry[], filesDir: string, repo: string): Promise<void> {
-  let needed = 0;
-  for (const e of entries) {
-    if (!existsSync(path.join(filesDir, e.path))) needed += e.size;
-  }
-  const fs = await statfs(staging);
-  const free = fs.bavail * fs.bsize;
-  if (free < needed) {
-    throw new HubError('disk-full',
-      `pulling ${repo} needs ${needed} more bytes but the disk holding ${staging} has ${free} free: free some space, or set ABQ_CACHE_DIR (or --cache-dir) to a larger disk`);
   }
 }

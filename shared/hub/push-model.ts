@@ -18,10 +18,11 @@ import { HubError } from './errors.ts';
 import { resolveHubConfig, type HubConfigInput } from './hub-config.ts';
 import { buildModelCard, quantLabel, type EvalResult } from './model-card.ts';
 import { parseRepoSpec } from './parse-model-ref.ts';
+import { parseQuantReport } from './parse-quant-report.ts';
 import { readModelSummary, type ModelSummary } from './read-model-summary.ts';
 import { toHubError, type HubErrorContext } from './to-hub-error.ts';
 import { withRetries, type RetryOptions } from './with-retries.ts';
-import { frontMatterField } from './yaml.ts';
+import { frontMatterField, frontMatterList, withoutFrontMatter } from './yaml.ts';
 
 export const MODEL_CARD_FILE = 'README.md';
 
@@ -45,8 +46,12 @@ export interface PushModelOptions extends HubConfigInput, Omit<RetryOptions, 'on
   evals?: EvalResult[];
   /** License id for the card; default: inherited from the source model's card, or an existing README. */
   license?: string;
-  /** "generate" always writes a new card; "keep" (default) uploads an existing README.md as it is. */
-  card?: 'generate' | 'keep';
+  /**
+   * What to do with a README.md already in the folder. "auto" (default): keep a finished Hub card (one whose
+   * front matter has library_name), else generate ours and append the existing text as the quantization
+   * report (what `abq-pack quantize` writes). "keep": upload it as it is. "generate": ignore it.
+   */
+  card?: 'auto' | 'generate' | 'keep';
   fetch?: typeof fetch;
   onProgress?: (event: PushProgress) => void;
 }
@@ -61,6 +66,8 @@ export interface PushResult {
   card: 'generated' | 'kept';
   /** The license written to the card, if any was found. */
   license?: string;
+  /** False when the repo existed already (then --private did not change its visibility). */
+  createdRepo: boolean;
 }
 
 async function readText(file: string): Promise<string | undefined> {
@@ -88,17 +95,28 @@ export async function prepareModelCard(options: Pick<PushModelOptions, 'dir' | '
   }
   const existing = await readText(path.join(options.dir, MODEL_CARD_FILE));
   const license = await inheritLicense(options.dir, summary, options.license);
-  if (existing !== undefined && options.card !== 'generate') return { text: existing, kind: 'kept', license, summary };
-  const text = buildModelCard({ repo: options.repo, summary, evals: options.evals, license });
+  const mode = options.card ?? 'auto';
+  if (existing !== undefined && (mode === 'keep' || (mode === 'auto' && frontMatterField(existing, 'library_name')))) {
+    return { text: existing, kind: 'kept', license, summary };
+  }
+  const merge = existing !== undefined && mode === 'auto';
+  // Without explicit figures, take the perplexities the quantizer recorded in its report.
+  const evals = options.evals ?? (merge ? parseQuantReport(existing) : undefined);
+  const text = buildModelCard({
+    repo: options.repo, summary, evals, license,
+    extraTags: merge ? frontMatterList(existing, 'tags') : undefined,
+    appendix: merge ? { title: 'Quantization report', markdown: withoutFrontMatter(existing) } : undefined,
+  });
   return { text, kind: 'generated', license, summary };
 }
 
-/** Runs a create call, taking 409 ("already exists") as success. */
-async function ensure(create: () => Promise<unknown>): Promise<void> {
+/** Runs a create call, taking 409 ("already exists") as success; true when it created something. */
+async function ensure(create: () => Promise<unknown>): Promise<boolean> {
   try {
     await create();
+    return true;
   } catch (err) {
-    if (err instanceof HubApiError && err.statusCode === 409) return;
+    if (err instanceof HubApiError && err.statusCode === 409) return false;
     throw err;
   }
 }
@@ -120,10 +138,12 @@ export async function pushModel(options: PushModelOptions): Promise<PushResult> 
   const hub = { repo, hubUrl, accessToken, fetch: options.fetch };
   const label = quantLabel(card.summary);
   const progress = options.onProgress;
+  let created = false;
 
   const output = await withRetries(async (): Promise<CommitOutput | undefined> => {
     progress?.({ kind: 'phase', phase: 'creating-repo' });
-    await ensure(() => createRepo({ ...hub, visibility: options.private ? 'private' : undefined }));
+    // Once created (by this or an earlier, failed attempt) the repo counts as created by this push.
+    created = (await ensure(() => createRepo({ ...hub, visibility: options.private ? 'private' : undefined }))) || created;
     if (branch !== 'main') await ensure(() => createBranch({ ...hub, branch }));
     const events = uploadFilesWithProgress({
       ...hub,
@@ -156,5 +176,6 @@ export async function pushModel(options: PushModelOptions): Promise<PushResult> 
     files: [...files, { path: MODEL_CARD_FILE, size: new Blob([card.text]).size }],
     card: card.kind,
     license: card.license,
+    createdRepo: created,
   };
 }

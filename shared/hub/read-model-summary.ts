@@ -34,8 +34,10 @@ export async function listModelFiles(dir: string, prefix = ''): Promise<{ path: 
   for (const entry of await readdir(path.join(dir, prefix), { withFileTypes: true })) {
     const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
     if (IGNORED_FILE.test(rel)) continue;
-    if (entry.isDirectory()) out.push(...(await listModelFiles(dir, rel)));
-    else if (entry.isFile()) out.push({ path: rel, size: (await stat(path.join(dir, rel))).size });
+    // stat follows symlinks, so a tokenizer linked in from the source folder is published like a file.
+    const st = entry.isSymbolicLink() ? await stat(path.join(dir, rel)) : entry;
+    if (st.isDirectory()) out.push(...(await listModelFiles(dir, rel)));
+    else if (st.isFile()) out.push({ path: rel, size: (await stat(path.join(dir, rel))).size });
   }
   return out.sort((a, b) => a.path.localeCompare(b.path));
 }
@@ -50,6 +52,9 @@ function parseJson<T>(text: string | undefined): T | undefined {
 }
 
 export async function readModelSummary(dir: string): Promise<ModelSummary> {
+  if (!(await stat(dir).catch(() => undefined))?.isDirectory()) {
+    throw new HubError('invalid-input', `${dir} is not a folder: give the output folder of \`abq-pack quantize\``);
+  }
   const files = await listModelFiles(dir);
   const summary: ModelSummary = { layers: [], files, parameterCount: 0 };
   const config = parseJson<{ model_type?: string; architectures?: string[] }>(await readFile(path.join(dir, 'config.json'), 'utf8').catch(() => undefined));

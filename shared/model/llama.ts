@@ -55,6 +55,21 @@ export class LlamaModel {
     this.attnShape = { heads: config.numHeads, kvHeads: config.numKvHeads, headDim: config.headDim, slidingWindow: config.slidingWindow };
   }
 
+  /**
+   * Replaces one linear layer (e.g. by a fake-quantized or packed one during calibration); the
+   * shape must match. Returns the previous layer so it can be restored.
+   */
+  setLinear(layer: number, name: LinearName, linear: Linear): Linear {
+    const L = this.weights.layers[layer];
+    if (!L) throw new Error(`setLinear: layer ${layer} is outside 0..${this.config.numLayers - 1}`);
+    const old = L[name];
+    if (linear.inFeatures !== old.inFeatures || linear.outFeatures !== old.outFeatures) {
+      throw new Error(`setLinear: layer ${layer} ${name} is ${old.outFeatures}x${old.inFeatures}, the replacement is ${linear.outFeatures}x${linear.inFeatures}`);
+    }
+    L[name] = linear;
+    return old;
+  }
+
   /** A KV cache for one sequence; maxSeq defaults to max_position_embeddings (storage grows on demand). */
   newCache(maxSeq = this.config.maxPositionEmbeddings): KvCache {
     return new KvCache(this.config.numLayers, this.config.numKvHeads, this.config.headDim, maxSeq);
@@ -62,8 +77,8 @@ export class LlamaModel {
 
   /**
    * Runs `tokens` at positions cache.length.. and appends them to the cache. Prefilling n tokens at
-   * once and decoding them one at a time give the same logits (up to float summation order, which
-   * is the same here: identical).
+   * once and decoding them one at a time give bit-identical logits: every output is summed in the
+   * same order on both paths (the matmul kernels and attention are written so; tested).
    */
   forward(tokens: ArrayLike<number>, cache: KvCache, opts: ForwardOptions = {}): Float32Array {
     const n = tokens.length;

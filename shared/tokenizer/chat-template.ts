@@ -1,7 +1,7 @@
 /**
  * Chat templates: the Jinja template of tokenizer_config.json (`chat_template`), rendered with
  * @huggingface/jinja and the same variables transformers passes (`messages`, `add_generation_prompt`,
- * `bos_token`, `eos_token`, the other special-token strings of the config, `raise_exception`).
+ * `bos_token`, `eos_token`, the other special-token strings of the config; jinja adds `raise_exception`).
  *
  * Base models (stories260K, the tinyllamas, Llama 2 base) ship no template. For them we use
  * FALLBACK_CHAT_TEMPLATE, a plain transcript a completion model can continue:
@@ -81,15 +81,17 @@ export function renderChatTemplate(template: string | undefined, messages: reado
     if (typeof value === 'string') specialTokens[key] = value;
     else if (value && typeof (value as { content?: unknown }).content === 'string') specialTokens[key] = (value as { content: string }).content;
   }
-  return parsed.render({
-    ...specialTokens,
-    ...ctx.extraVariables,
-    messages,
-    bos_token: ctx.bosToken,
-    eos_token: ctx.eosToken,
-    add_generation_prompt: ctx.addGenerationPrompt ?? true,
-    raise_exception: (message: string) => {
-      throw new Error(`chat template refused the conversation: ${message}`);
-    },
-  });
+  try {
+    // @huggingface/jinja provides raise_exception itself.
+    return parsed.render({
+      ...specialTokens,
+      ...ctx.extraVariables,
+      messages,
+      bos_token: ctx.bosToken,
+      eos_token: ctx.eosToken,
+      add_generation_prompt: ctx.addGenerationPrompt ?? true,
+    });
+  } catch (err) {
+    throw new Error(`the chat template failed on this conversation: ${(err as Error).message}`, { cause: err });
+  }
 }

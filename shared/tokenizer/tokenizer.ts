@@ -8,7 +8,7 @@
  * Reading files from a folder is in load-tokenizer.ts (Node only).
  */
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
-import { WORD_CUT_MIN_CHARS, WordCutEncoder, wordCutIsExact } from './word-cut-encoder.ts';
+import { WordCutEncoder, wordCutIsExact } from './word-cut-encoder.ts';
 import { type ChatMessage, type ChatTemplateOptions, renderChatTemplate, pickChatTemplate } from './chat-template.ts';
 
 /** The JSON documents a tokenizer is built from, either as text (as read from disk or a Text module) or parsed. */
@@ -55,7 +55,7 @@ export class Tokenizer {
   private readonly config: TokenizerConfigJson;
   private readonly addBosByDefault: boolean;
   private readonly specialIds: ReadonlySet<number>;
-  /** Word-by-word encoding of long texts, or undefined when that would not give the same ids. */
+  /** Word-by-word encoding (word-cut-encoder.ts), or undefined when that would not give the same ids. */
   private readonly wordCut: WordCutEncoder | undefined;
 
   constructor(sources: TokenizerSources) {
@@ -94,7 +94,7 @@ export class Tokenizer {
    * transformers; EOS is never appended.
    */
   encode(text: string, options: EncodeOptions = {}): number[] {
-    const ids = (text.length >= WORD_CUT_MIN_CHARS ? this.wordCut?.encode(text) : undefined) ?? this.encodeWhole(text);
+    const ids = this.wordCut?.encode(text) ?? this.encodeWhole(text);
     const addBos = options.addBos ?? this.addBosByDefault;
     if (addBos && this.bosId !== undefined) ids.unshift(this.bosId);
     return ids;

@@ -1,8 +1,9 @@
 /**
- * Fast, exact encoding of long texts for SentencePiece-style BPE tokenizers (LLaMA, Mistral).
+ * Fast, exact encoding for SentencePiece-style BPE tokenizers (LLaMA, Mistral).
  *
  * Such a tokenizer has no pre-tokenizer: the whole text is one BPE "word". tokenizers.js is slow on
- * that (about a minute for the 1.3 MB WikiText-2 test text) and cannot use its word cache. But when
+ * that (about a minute for the 1.3 MB WikiText-2 test text; 4-7x slower than this on TinyStories) and
+ * cannot use its word cache. But when
  *  - no vocabulary piece contains "\n" (a newline is the byte-fallback token <0x0A>), and
  *  - '▁' (the normalized space) appears in pieces only as a leading run ("▁the", "▁▁"),
  * no merge can reach across a newline, nor across a space that follows a non-space. So the text can be
@@ -15,8 +16,6 @@
  * The tests check this path against the plain one and against the llama2.c oracle.
  */
 
-/** Texts shorter than this are encoded in one call (the shortcut only pays off on long texts). */
-export const WORD_CUT_MIN_CHARS = 4096;
 /** Words longer than this are not cached (the library caches words under 256 characters, too). */
 const MAX_CACHED_WORD_CHARS = 64;
 const MAX_CACHED_WORDS = 50_000;

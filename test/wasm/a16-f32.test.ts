@@ -111,7 +111,7 @@ describe('A16 and f32 kernels', () => {
       expectClose(arena.f32(qp, q.length), qr, 1e-6, 'rope');
       const kc = rng.fillNormal(new Float32Array(T * nKv * hd)), vc = rng.fillNormal(new Float32Array(T * nKv * hd));
       const ao = arena.alloc(mq * nH * hd * 4);
-      x.attention(qp, ao, mq, pos0, nH, nKv, hd, arena.put(kc), arena.put(vc), arena.alloc(T * 4));
+      x.attention(qp, ao, mq, pos0, nH, nKv, hd, arena.put(kc), arena.put(vc), arena.alloc((T + hd) * 8));
       const wa = new Float32Array(mq * nH * hd);
       for (let r = 0; r < mq; r++) for (let h = 0; h < nH; h++) {
         const kv = Math.floor(h / (nH / nKv)), len = pos0 + r + 1, sc: number[] = [];

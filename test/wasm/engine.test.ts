@@ -102,7 +102,7 @@ describeWithShared('WASM engine on stories260K', () => {
     const prompt = tokens.slice(0, 40);
     const a = engine.prefill(prompt);
     engine.reset();
-    let b = new Float32Array();
+    let b: Float32Array = new Float32Array();
     for (const t of prompt) b = engine.decode(t);
     for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i], 4);
     const greedy = await engineGreedy(engine, 20);
@@ -116,6 +116,22 @@ describeWithShared('WASM engine on stories260K', () => {
     const ac = new AbortController();
     ac.abort();
     await expect(async () => { for await (const _ of engine.generate([BOS], {}, { signal: ac.signal })) void _; }).rejects.toThrow();
+  });
+
+  it('opt-in W8A8 lm_head: logits stay close to the f32 head\'s', async () => {
+    const { config, float } = storiesFloats();
+    const { source } = rtnModel(config, float, CONFIGS[1]);
+    const prompt = tokens.slice(0, 32);
+    const f32Head = (await createWasmEngine({ model: source, kernels, maxSeq: 64 })).forwardAll(prompt);
+    const q8Head = await createWasmEngine({ model: source, kernels, maxSeq: 64, quantizeLmHead: { wbits: 8, abits: 8 } });
+    const got = q8Head.forwardAll(prompt);
+    let maxAbs = 0, maxDiff = 0;
+    for (let i = 0; i < got.length; i++) {
+      maxAbs = Math.max(maxAbs, Math.abs(f32Head[i]));
+      maxDiff = Math.max(maxDiff, Math.abs(got[i] - f32Head[i]));
+    }
+    expect(maxDiff).toBeLessThan(0.03 * maxAbs);
+    expect(q8Head.weightBytes).toBeLessThan((await createWasmEngine({ model: source, kernels, maxSeq: 64 })).weightBytes);
   });
 
   it('loads a packed folder written by shared/format and gives the in-memory model\'s tokens', async () => {

@@ -6,7 +6,7 @@ export { quantizeActs, packActPlanes } from './scalar/act-quant';
 export { bitGemm } from './scalar/bitgemm';
 export { codeGemm } from './scalar/codegemm';
 export { a16Gemm } from './scalar/a16';
-export { repackToTiles, repackToContainers, weightSums } from './repack';
+export { repackToTiles, repackToContainersScalar as repackToContainers, weightSums } from './repack';
 export { epilogue } from './scalar/epilogue';
 export { matmulF32, rmsNorm, addInPlace, swiglu, ropeRotateHalf, attention, embedRows, argmax } from './scalar/f32ops';
 
@@ -14,3 +14,4 @@ export { matmulF32, rmsNorm, addInPlace, swiglu, ropeRotateHalf, attention, embe
 export function heapBase(): usize {
   return __heap_base;
 }
+export { streamRead } from './scalar/stream';

@@ -7,10 +7,11 @@ import { bitGemmDispatch } from './simd/bitgemm-generated';
 export { quantizeActs, packActPlanes } from './simd/act-quant';
 export { codeGemm } from './simd/codegemm';
 export { a16Gemm } from './simd/a16';
-export { repackToTiles, repackToContainers, weightSums } from './repack';
+export { repackToTiles, weightSums } from './repack';
+export { repackToContainers } from './simd/repack';
 export { epilogue } from './simd/epilogue';
-export { matmulF32, rmsNorm, addInPlace, swiglu, attention } from './simd/f32ops';
-export { ropeRotateHalf, embedRows, argmax } from './scalar/f32ops';
+export { matmulF32, addInPlace } from './simd/f32ops';
+export { rmsNorm, swiglu, attention, ropeRotateHalf, embedRows, argmax } from './scalar/f32ops';
 
 /** Bitwise GEMM over bit planes: dispatches to the kernel unrolled for (p, q). Layout: layout.ts. */
 export function bitGemm(p: i32, q: i32, xPlanes: usize, tiles: usize, acc: usize, m: i32, nTiles: i32,
@@ -21,3 +22,4 @@ export function bitGemm(p: i32, q: i32, xPlanes: usize, tiles: usize, acc: usize
 export function heapBase(): usize {
   return __heap_base;
 }
+export { streamRead } from './simd/stream';

@@ -19,62 +19,60 @@ function initSpread(): void {
   spreadReady = true;
 }
 
-/** planes u32 [p][n][wd] -> tiles u32 [ceil(n/4)][wd][p][4] (rows past n zero). */
+/**
+ * planes u32 [p][n][wd] -> tiles u32 [ceil(n/4)][wd][p][4] (rows past n zero). Writes the tiles in
+ * order (sequential stores), reading 4 rows x p planes as parallel sequential streams.
+ */
 export function repackToTiles(planes: usize, p: i32, n: i32, wd: i32, tiles: usize): void {
   const nTiles = (n + 3) >> 2;
-  memory.fill(tiles, 0, (<usize>nTiles * <usize>wd * <usize>p) << 4);
-  for (let j = 0; j < p; j++) {
-    for (let row = 0; row < n; row++) {
-      let src = planes + ((<usize>(j * n + row) * <usize>wd) << 2);
-      let dst = tiles + ((<usize>((row >> 2) * wd) * <usize>p + <usize>j) << 4) + (<usize>(row & 3) << 2);
-      const step = <usize>p << 4;
-      for (let w = 0; w < wd; w++) {
-        store<u32>(dst, load<u32>(src));
-        src += 4;
-        dst += step;
+  const rowBytes = <usize>wd << 2;
+  // Every word of the output is written below (rows past n as zero), so no fill first.
+  let dst = tiles;
+  for (let t = 0; t < nTiles; t++) {
+    for (let w = 0; w < wd; w++) {
+      const col = <usize>w << 2;
+      for (let j = 0; j < p; j++) {
+        const base = planes + <usize>(j * n) * rowBytes + col;
+        for (let lane = 0; lane < 4; lane++) {
+          const row = t * 4 + lane;
+          store<u32>(dst, row < n ? load<u32>(base + <usize>row * rowBytes) : 0);
+          dst += 4;
+        }
       }
-    }
-  }
-}
-
-/** Unpacks one row of planes into u8 codes (scratch, length wd * 32). */
-function unpackRow(planes: usize, p: i32, n: i32, wd: i32, row: i32, codes: usize): void {
-  memory.fill(codes, 0, <usize>wd << 5);
-  for (let j = 0; j < p; j++) {
-    const src = planes + ((<usize>(j * n + row) * <usize>wd) << 2);
-    const bytes = wd << 2;
-    for (let i = 0; i < bytes; i++) {
-      const d = codes + (<usize>i << 3);
-      store<u64>(d, load<u64>(d) | (load<u64>(SPREAD + (<usize>load<u8>(src + <usize>i) << 3)) << <u64>j));
     }
   }
 }
 
 /**
  * planes u32 [p][n][wd] -> byte containers u8 [n][vecsPerRow][16] of c-bit codes (c = 2, 4 or 8;
- * element order in layout.ts); scratch: wd * 32 + 64 bytes. Codes past K are zero.
+ * element order in layout.ts). Works on 16-element slices: slice s of vector v holds elements
+ * 16h..16h+15 with h = v * (8 / c) + s, which are the low or high 16 bits of plane word h / 2; each
+ * of their two bytes is spread to 8 bytes by SPREAD and shifted to bit s * c + j of its byte.
+ * Codes past K are zero (the format guarantees zero padding bits; slices past wd read as zero).
+ * Scalar twin of simd/repack.ts repackToContainers.
  */
-export function repackToContainers(planes: usize, p: i32, n: i32, k: i32, wd: i32, c: i32, vecsPerRow: i32,
+export function repackToContainersScalar(planes: usize, p: i32, n: i32, k: i32, wd: i32, c: i32, vecsPerRow: i32,
   out: usize, scratch: usize): void {
   if (!spreadReady) initSpread();
-  const elems = elemsPerVec(c);
-  const perByte = 8 / c;
+  const slices = 8 / c;
+  const halves = wd * 2;
   for (let row = 0; row < n; row++) {
-    unpackRow(planes, p, n, wd, row, scratch);
-    // Clear codes between wd*32 and the container's padded length (they must read as zero).
-    memory.fill(scratch + (<usize>wd << 5), 0, 64);
-    const dst = out + <usize>row * <usize>vecsPerRow * 16;
-    if (c == 8) {
-      memory.copy(dst, scratch, <usize>vecsPerRow * 16);
-      continue;
-    }
+    let dst = out + <usize>row * <usize>vecsPerRow * 16;
     for (let v = 0; v < vecsPerRow; v++) {
-      const base = scratch + <usize>(v * elems);
-      for (let b = 0; b < 16; b++) {
-        let byte: u32 = 0;
-        for (let s = 0; s < perByte; s++) byte |= <u32>load<u8>(base + <usize>(s * 16 + b)) << (s * c);
-        store<u8>(dst + <usize>(v * 16 + b), <u8>byte);
+      let lo: u64 = 0, hi: u64 = 0;
+      for (let s = 0; s < slices; s++) {
+        const h = v * slices + s;
+        if (h >= halves) break;
+        for (let j = 0; j < p; j++) {
+          const half = <u32>load<u16>(planes + ((<usize>(j * n + row) * <usize>wd) << 2) + (<usize>h << 1));
+          const shift = <u64>(s * c + j);
+          lo |= load<u64>(SPREAD + (<usize>(half & 0xff) << 3)) << shift;
+          hi |= load<u64>(SPREAD + (<usize>(half >> 8) << 3)) << shift;
+        }
       }
+      store<u64>(dst, lo);
+      store<u64>(dst, hi, 8);
+      dst += 16;
     }
   }
 }
@@ -85,9 +83,12 @@ export function weightSums(planes: usize, p: i32, n: i32, wd: i32, groupWords: i
   for (let j = 0; j < p; j++) {
     for (let row = 0; row < n; row++) {
       const src = planes + ((<usize>(j * n + row) * <usize>wd) << 2);
-      for (let w = 0; w < wd; w++) {
-        const d = out + ((<usize>((w / groupWords) * nPad + row)) << 2);
-        store<i32>(d, load<i32>(d) + (popcnt<i32>(load<i32>(src + (<usize>w << 2))) << j));
+      for (let g = 0; g < groups; g++) {
+        const w1 = min(wd, (g + 1) * groupWords);
+        let sum = 0;
+        for (let w = g * groupWords; w < w1; w++) sum += popcnt<i32>(load<i32>(src + (<usize>w << 2)));
+        const d = out + ((<usize>(g * nPad + row)) << 2);
+        store<i32>(d, load<i32>(d) + (sum << j));
       }
     }
   }

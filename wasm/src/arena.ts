@@ -33,8 +33,11 @@ export class Arena {
     return this.top;
   }
 
-  /** Reserves `bytes` (zero-filled: a fresh or reset region of linear memory), growing the memory when needed. */
-  alloc(bytes: number): number {
+  /**
+   * Reserves `bytes`, growing the memory when needed. Zero-filled unless `zero` is false (for buffers
+   * the caller overwrites whole: a region freed by release() holds old data).
+   */
+  alloc(bytes: number, zero = true): number {
     const ptr = this.top;
     const end = alignUp(ptr + Math.max(bytes, 0), BUFFER_ALIGN);
     const have = this.memory.buffer.byteLength;
@@ -43,7 +46,7 @@ export class Arena {
       if (have / WASM_PAGE_BYTES + pages > MAX_PAGES) throw new RangeError(`WASM memory would pass 4 GiB allocating ${bytes} bytes`);
       this.memory.grow(pages);
     }
-    new Uint8Array(this.memory.buffer, ptr, end - ptr).fill(0);
+    if (zero) new Uint8Array(this.memory.buffer, ptr, end - ptr).fill(0);
     this.top = end;
     return ptr;
   }
@@ -60,7 +63,7 @@ export class Arena {
 
   /** Allocates and copies a typed array in; returns its pointer. */
   put(data: ArrayBufferView): number {
-    const ptr = this.alloc(data.byteLength);
+    const ptr = this.alloc(data.byteLength, false);
     new Uint8Array(this.memory.buffer, ptr, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     return ptr;
   }

@@ -12,6 +12,8 @@ import type { PackedModelSource } from './model-source.ts';
 import { choosePath, type IntPath } from './path-choice.ts';
 import { QuantLinear } from './quant-linear.ts';
 import { allocWorkspace, workspaceBytes, type Workspace } from './workspace.ts';
+import { packBitPlanes } from '../../shared/format/bitplanes.ts';
+import { quantizeWeightsRef } from '../../shared/numerics/weight-quant.ts';
 
 /** Tokens per forward pass of prefill (longer prompts run in chunks of this many). */
 export const DEFAULT_MAX_BATCH = 64;
@@ -36,6 +38,13 @@ export interface EngineOptions {
   maxBatch?: number;
   /** Force one integer path for every quantized layer (benchmarks); default: the measured table. */
   pathOverride?: IntPath;
+  /**
+   * Quantize a float lm_head (or the tied embedding used as one) at load, per channel by RTN, e.g.
+   * { wbits: 8, abits: 8 }. Off by default: the reference keeps the head in f32, and with it on the
+   * logits differ slightly from the reference's. On small-vocabulary-heavy models (stories15M/110M:
+   * 32000 x hidden) the f32 head is most of the bytes read per decoded token.
+   */
+  quantizeLmHead?: { wbits: number; abits: number };
 }
 
 export interface LayerBuffers { inputNorm: number; postNorm: number; lin: Record<LinearKey, EngineLinear>; k: number; v: number }
@@ -89,7 +98,7 @@ function estimateBytes(src: PackedModelSource, c: LlamaConfig, maxSeq: number, m
   }
   if (!c.tieWordEmbeddings) bytes += c.vocabSize * c.hiddenSize * 4;
   const widths = 4 * c.hiddenSize + 3 * c.numHeads * c.headDim + 2 * c.numKvHeads * c.headDim + 2 * c.intermediateSize + c.vocabSize + 1;
-  bytes += maxBatch * widths * 4 + maxSeq * 4 + 2 * c.numLayers * maxSeq * c.numKvHeads * c.headDim * 4 + maxSeq * c.headDim * 4;
+  bytes += maxBatch * widths * 4 + (maxSeq + c.headDim) * 8 + 2 * c.numLayers * maxSeq * c.numKvHeads * c.headDim * 4 + maxSeq * c.headDim * 4;
   return bytes + wsBytes + largestPlanes + (1 << 20);
 }
 
@@ -113,6 +122,7 @@ export async function loadModel(opts: EngineOptions): Promise<LoadedModel> {
       wsNeeds.maxAccPerRow = Math.max(wsNeeds.maxAccPerRow, groups * Math.ceil(w.n / 4) * 4);
     }
   }
+  if (opts.quantizeLmHead) wsNeeds.maxAccPerRow = Math.max(wsNeeds.maxAccPerRow, Math.ceil(c.vocabSize / 4) * 4);
   const memory = Arena.createMemory(estimateBytes(src, c, maxSeq, maxBatch, workspaceBytes(wsNeeds)));
   const kernels = await instantiateKernels(kernelSource, flavor, memory);
   const arena = new Arena(memory, kernels.exports.heapBase());
@@ -152,8 +162,19 @@ export async function loadModel(opts: EngineOptions): Promise<LoadedModel> {
   const headIsQuantized = src.linear('lm_head') !== undefined;
   // Tied models use the embedding rows as lm_head (as transformers does), unless the head is quantized.
   const shareEmbedding = c.tieWordEmbeddings && !headIsQuantized;
-  const lmHead = shareEmbedding ? new DenseLinearWasm(kernels, arena, c.vocabSize, d, embed) : makeLinear('lm_head', c.vocabSize, d);
-  if (shareEmbedding) weightBytes += lmHead.weightBytes;
+  let lmHead: EngineLinear;
+  if (opts.quantizeLmHead && !headIsQuantized) {
+    const head = c.tieWordEmbeddings ? arena.f32(embed, c.vocabSize * d).slice() : requireFloat(src, 'lm_head.weight', c.vocabSize * d);
+    const { wbits, abits } = opts.quantizeLmHead;
+    const q = quantizeWeightsRef(head, c.vocabSize, d, { bits: wbits, groupSize: 0, symmetric: false });
+    const weights = { n: c.vocabSize, k: d, bits: wbits, groupSize: d, planes: packBitPlanes(q.codes, c.vocabSize, d, wbits), scales: q.scales, zeros: q.zeros };
+    const ql = new QuantLinear(kernels, arena, { weights, actBits: abits, actGroupSize: 0, path: opts.pathOverride ?? choosePath(wbits, abits, c.vocabSize, d, 1) });
+    lmHead = { inFeatures: d, outFeatures: c.vocabSize, weightBytes: ql.weightBytes, forward: (x, m, out) => ql.forward(x, m, out, ws) };
+    weightBytes += ql.weightBytes;
+  } else {
+    lmHead = shareEmbedding ? new DenseLinearWasm(kernels, arena, c.vocabSize, d, embed) : makeLinear('lm_head', c.vocabSize, d);
+    if (shareEmbedding) weightBytes += lmHead.weightBytes;
+  }
   const angles = ropeAngles(ropeInvFreqFor(c), Array.from({ length: maxSeq }, (_, t) => t));
   const cos = arena.put(angles.cos), sin = arena.put(angles.sin);
   const B = maxBatch;
@@ -161,7 +182,7 @@ export async function loadModel(opts: EngineOptions): Promise<LoadedModel> {
     hidden: arena.alloc(B * d * 4), normed: arena.alloc(B * d * 4), q: arena.alloc(B * qDim * 4), k: arena.alloc(B * kvDim * 4),
     v: arena.alloc(B * kvDim * 4), att: arena.alloc(B * qDim * 4), proj: arena.alloc(B * d * 4),
     gate: arena.alloc(B * c.intermediateSize * 4), up: arena.alloc(B * c.intermediateSize * 4),
-    logits: arena.alloc(B * c.vocabSize * 4), tokens: arena.alloc(B * 4), scores: arena.alloc(maxSeq * 4),
+    logits: arena.alloc(B * c.vocabSize * 4), tokens: arena.alloc(B * 4), scores: arena.alloc((maxSeq + c.headDim) * 8),
   };
   return { config: c, kernels, arena, ws, layers, embed, norm, lmHead, maxSeq, maxBatch, cos, sin, buf, weightBytes };
 }

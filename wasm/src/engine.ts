@@ -18,7 +18,10 @@ export type { EngineOptions } from './engine-model.ts';
 export interface GenerateOptions {
   /** Tokens to generate at most (default 256). */
   maxTokens?: number;
-  /** Stop after any of these token ids (default: the config's eos ids); the stop token is yielded. */
+  /**
+   * Stop after any of these token ids (default: the config's eos ids); the stop token is yielded.
+   * Generation also ends when the KV cache (maxSeq) is full.
+   */
   stop?: readonly number[];
   signal?: AbortSignal;
 }
@@ -54,6 +57,11 @@ export interface WasmEngine {
 
 export async function createWasmEngine(opts: EngineOptions): Promise<WasmEngine> {
   return new Engine(await loadModel(opts));
+}
+
+/** A macrotask turn: setImmediate where it exists (Node; no 1 ms clamp), else setTimeout(0). */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
 }
 
 function logSoftmaxAt(logits: Float32Array, token: number): number {
@@ -103,8 +111,8 @@ class Engine implements WasmEngine {
       const token = sampler.sample(logits);
       yield { token, logprob: logSoftmaxAt(logits, token) };
       if (stop.has(token) || i + 1 === maxTokens || this.pos >= this.m.maxSeq) return;
-      // Let the host event loop run between tokens (streaming responses, abort signals).
-      await Promise.resolve();
+      // Let the host's event loop run between tokens, so streamed responses flush and aborts arrive.
+      await yieldToEventLoop();
       logits = this.decode(token);
     }
   }

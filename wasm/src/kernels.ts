@@ -34,6 +34,8 @@ export interface KernelExports {
     kCache: number, vCache: number, scores: number): void;
   embedRows(table: number, tokens: number, m: number, dim: number, out: number): void;
   argmax(x: number, n: number): number;
+  /** Benchmark helper: reads `bytes` (multiple of 64) and returns a checksum. */
+  streamRead(ptr: number, bytes: number): number;
 }
 
 export type KernelFlavor = 'simd' | 'scalar';

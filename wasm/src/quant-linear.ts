@@ -27,6 +27,7 @@ export interface QuantLinearSpec {
 
 /** Smallest byte container (2, 4, 8 bits) that holds p-bit codes and whose vectors tile the group. */
 export function containerBits(p: number, k: number, groupSize: number): 2 | 4 | 8 {
+  if (groupSize < k && groupSize % 32 !== 0) throw new RangeError(`weight group size ${groupSize} must be a multiple of 32 or K=${k}`);
   for (const c of CONTAINERS) {
     if (c >= p && (groupSize >= k || groupSize % (128 / c) === 0)) return c;
   }
@@ -74,9 +75,10 @@ export class QuantLinear {
     const x = kernels.exports;
     const G = this.groups, nPad = this.nPad;
     // Final buffers first, then the temporary canonical planes above them (released at the end).
+    // The repack kernels write every byte of these (padding included): no zero-fill needed.
     this.wBuf = this.path === 'planes'
-      ? arena.alloc((nPad / 4) * this.wd * p * 16)
-      : arena.alloc(n * this.vecsPerRow * 16);
+      ? arena.alloc((nPad / 4) * this.wd * p * 16, false)
+      : arena.alloc(n * this.vecsPerRow * 16, false);
     this.wScales = arena.alloc(G * nPad * 4);
     this.wZeros = arena.alloc(G * nPad * 4);
     this.wSums = arena.alloc(G * nPad * 4);

@@ -22,7 +22,7 @@ import type { AddressInfo } from 'node:net';
 import { authenticate, type TokenTable } from './auth.ts';
 import type { Call, Handler, ServerContext } from './context.ts';
 import { FaultInjector } from './faults.ts';
-import { HttpError, readBody, sendError, sendJson } from './http-util.ts';
+import { HttpError, sendError, sendJson } from './http-util.ts';
 import { createBranch, createRepo, modelInfo } from './routes-repo.ts';
 import { commit, lfsBatch, lfsUpload, preupload } from './routes-upload.ts';
 import { listTree, resolveFile } from './routes-download.ts';
@@ -126,7 +126,8 @@ async function handle(ctx: ServerContext, faults: FaultInjector, req: IncomingMe
   const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
   const fault = faults.take(method, url.pathname + url.search, req.headers);
   if (fault?.kind === 'status') {
-    await readBody(req, Number.POSITIVE_INFINITY); // drain, so the client sees the status rather than a reset
+    // Drain the body without keeping it, so the client sees the status rather than a reset.
+    for await (const _chunk of req as AsyncIterable<Buffer>) void _chunk;
     const headers: Record<string, string> = fault.errorCode ? { 'X-Error-Code': fault.errorCode } : {};
     sendJson(res, fault.status, { error: fault.message ?? `injected failure ${fault.status}` }, headers);
     return;

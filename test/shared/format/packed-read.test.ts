@@ -77,7 +77,7 @@ describe('readPackedModelFromBuffers', () => {
     ['act group above K', 'INVALID_ACT_GROUP_SIZE', editSpec(Q, { actGroupSize: 128 }), Q],
     ['qweight U8', 'QWEIGHT_MISMATCH', editTensor(`${Q}.qweight`, (t) => ({ ...t, dtype: 'U8', shape: [t.data.byteLength] })), `${Q}.qweight`],
     ['qweight wrong planes', 'QWEIGHT_MISMATCH', editSpec(Q, { wbits: 5, levels: 32 }), `${Q}.qweight`],
-    ['scales F32', 'SCALES_MISMATCH', editTensor(`${Q}.scales`, (t) => ({ ...t, dtype: 'U8', shape: [t.data.byteLength / 5, 5] })), `${Q}.scales`],
+    ['scales U8', 'SCALES_MISMATCH', editTensor(`${Q}.scales`, (t) => ({ ...t, dtype: 'U8', shape: [t.data.byteLength / 5, 5] })), `${Q}.scales`],
     ['zeros wrong shape', 'ZEROS_MISMATCH', editTensor(`${Q}.zeros`, (t) => ({ ...t, shape: [t.data.byteLength] })), `${Q}.zeros`],
     ['bias missing', 'MISSING_TENSOR', editTensor(`${DOWN}.bias`, () => undefined), `${DOWN}.bias`],
     ['bias present but not declared', 'BIAS_MISMATCH', editSpec(DOWN, { hasBias: false }), `${DOWN}.bias`],

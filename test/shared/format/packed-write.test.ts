@@ -94,6 +94,15 @@ describe('writePackedModel / readPackedModel (folder)', () => {
     expect(leftovers()).toEqual([]);
   });
 
+  it('refuses an invalid plan before touching the disk, and creates missing parent folders', async () => {
+    const dir = path.join(root, 'deeper', 'm7');
+    const plan = { ...model, layers: model.layers.map((l) => ({ ...l.spec, wbits: 9 })), floats: model.floats };
+    await expect(PackedModelWriter.create(dir, plan)).rejects.toMatchObject({ code: 'INVALID_WBITS' });
+    expect(existsSync(path.join(root, 'deeper'))).toBe(false);
+    await writePackedModel(dir, model);
+    expect(readdirSync(dir)).toContain('model.safetensors');
+  });
+
   it('leaves no half model when the writing process is killed, and cleans up on the next write', async () => {
     const dir = path.join(root, 'm6');
     mkdirSync(dir);

@@ -76,10 +76,12 @@ describe('Hub failures', () => {
 
   it('a push that fails at the commit step reruns without sending the uploaded weights again', async () => {
     hub.faults.add({ method: 'POST', path: '/commit/main', action: { kind: 'status', status: 502 }, times: Infinity });
+    const putsBefore = hub.requests.filter((r) => r.method === 'PUT').length;
     const err = await rejection(pushModel({ dir: model, repo: 'alice/commit-fails', endpoint: hub.url, token: WRITE_TOKEN, ...FAST }));
     expect(err.kind).toBe('server');
     expect(err.status).toBe(502);
     const putsAfterFailure = hub.requests.filter((r) => r.method === 'PUT').length;
+    expect(putsAfterFailure).toBeGreaterThan(putsBefore); // the weights did go up before the commit failed
     hub.faults.clear();
     const result = await pushModel({ dir: model, repo: 'alice/commit-fails', endpoint: hub.url, token: WRITE_TOKEN, ...FAST });
     expect(hub.requests.filter((r) => r.method === 'PUT').length).toBe(putsAfterFailure); // LFS batch: "already uploaded"
@@ -114,6 +116,12 @@ describe('Hub failures', () => {
     expect((await rejection(pushModel({ dir: model, repo: 'alice/x', endpoint: hub.url, ...FAST }))).kind).toBe('auth-missing');
     expect((await rejection(pushModel({ dir: model, repo: 'alice/x', endpoint: hub.url, token: 'abc123', ...FAST }))).kind).toBe('auth-rejected');
     expect(hub.requests.length).toBe(before);
+  });
+
+  it('a repo id that is not one is refused before anything is written', async () => {
+    const err = await rejection(pullModel({ repo: '../../etc', endpoint: hub.url, cacheDir, ...FAST }));
+    expect(err.kind).toBe('invalid-input');
+    expect(await readdir(cacheDir)).toEqual([]);
   });
 
   it('404: a missing repo or revision is reported as such, once, with nothing in the cache', async () => {

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pullModel } from '../../../shared/hub/pull-model.ts';
@@ -29,6 +30,7 @@ describe('push and pull against the local Hub', () => {
     const result = await pushModel({ dir: model, repo: 'alice/tiny-w4a8', endpoint: hub.url, token: WRITE_TOKEN, license: 'mit', env: {}, ...FAST });
     expect(result.commit).toMatch(/^[0-9a-f]{40}$/);
     expect(result.card).toBe('generated');
+    expect(result.createdRepo).toBe(true);
     expect(result.files.map((f) => f.path)).toEqual(['config.json', 'extra/notes.txt', 'model.safetensors', 'README.md']);
     // The weights went through the LFS batch + PUT path, the small files inline in the commit.
     expect(hub.requests.some((r) => r.method === 'PUT' && r.path.startsWith('/lfs-upload/') && r.status === 200)).toBe(true);
@@ -63,6 +65,11 @@ describe('push and pull against the local Hub', () => {
     const offline = await pullModel({ repo: 'alice/tiny-w4a8', endpoint: 'http://127.0.0.1:9', cacheDir, env: {}, retries: 0 });
     expect(offline.offline).toBe(true);
     expect(existsSync(path.join(offline.dir, 'model.safetensors'))).toBe(true);
+    const before = hub.requests.length;
+    const airGapped = await pullModel({ repo: 'alice/tiny-w4a8', endpoint: hub.url, cacheDir, env: { HF_HUB_OFFLINE: '1' } });
+    expect(airGapped).toMatchObject({ offline: true, dir: offline.dir });
+    expect(hub.requests.length).toBe(before);
+    await expect(pullModel({ repo: 'alice/other', endpoint: hub.url, cacheDir, env: { HF_HUB_OFFLINE: '1' } })).rejects.toThrow(/HF_HUB_OFFLINE=1 and alice\/other@main is not in the cache/);
   });
 
   it('pushes to a new branch, private, and pulls that revision with a token; a commit id works as a revision', async () => {
@@ -80,8 +87,34 @@ describe('push and pull against the local Hub', () => {
 
   it('a second push of unchanged files sends no LFS bytes again', async () => {
     const putsBefore = hub.requests.filter((r) => r.method === 'PUT').length;
-    await pushModel({ dir: model, repo: 'alice/tiny-w4a8', endpoint: hub.url, token: WRITE_TOKEN, env: {}, ...FAST });
+    const again = await pushModel({ dir: model, repo: 'alice/tiny-w4a8', endpoint: hub.url, token: WRITE_TOKEN, env: {}, ...FAST });
     expect(hub.requests.filter((r) => r.method === 'PUT').length).toBe(putsBefore);
+    expect(again.createdRepo).toBe(false);
+  });
+
+  it('two pulls of one commit at once (edge and GPU node on one host) download it once and agree', async () => {
+    const cacheDir = path.join(work, 'cache-concurrent');
+    const downloadsBefore = hub.requests.filter((r) => r.path.endsWith('/model.safetensors') && r.range !== 'bytes=0-0').length;
+    const [a, b] = await Promise.all([
+      pullModel({ repo: 'alice/tiny-w4a8', endpoint: hub.url, cacheDir, env: {}, ...FAST }),
+      pullModel({ repo: 'alice/tiny-w4a8', endpoint: hub.url, cacheDir, env: {}, ...FAST }),
+    ]);
+    expect(a.dir).toBe(b.dir);
+    expect([a.fromCache, b.fromCache].sort()).toEqual([false, true]);
+    expect(hub.requests.filter((r) => r.path.endsWith('/model.safetensors') && r.range !== 'bytes=0-0').length - downloadsBefore).toBe(1);
+    expect((await readFile(path.join(a.dir, 'model.safetensors'))).equals(await readFile(path.join(model, 'model.safetensors')))).toBe(true);
+    expect(existsSync(path.join(cacheDir, 'alice', 'tiny-w4a8', '.partial', `${a.commit}.lock`))).toBe(false);
+  });
+
+  it('takes over the lock of a pull that died', async () => {
+    const cacheDir = path.join(work, 'cache-stale');
+    const repo = await hub.store.getRepo('alice/tiny-w4a8');
+    const lock = path.join(cacheDir, 'alice', 'tiny-w4a8', '.partial', `${repo!.branches.main}.lock`);
+    await mkdir(path.dirname(lock), { recursive: true });
+    await writeFile(lock, `${hostname()} 999999999\n`); // no such process
+    const pulled = await pullModel({ repo: 'alice/tiny-w4a8', endpoint: hub.url, cacheDir, env: {}, ...FAST });
+    expect(pulled.fromCache).toBe(false);
+    expect(existsSync(lock)).toBe(false);
   });
 
   it('resolveModelRef: local folders as they are, hf:// refs through the cache', async () => {

@@ -18,7 +18,7 @@ describe('matmulTransB (blocked dense kernel)', () => {
   const rng = new Rng(7);
   // Awkward sizes reach every remainder path: m % 4, odd n within a tile, k not a multiple of anything.
   for (const m of [1, 2, 3, 4, 5, 8, 9]) {
-    for (const [n, k] of [[1, 1], [3, 17], [7, 64], [130, 33]]) {
+    for (const [n, k] of [[1, 1], [3, 17], [7, 64], [13, 5], [130, 33]]) {
       it(`m=${m} n=${n} k=${k} equals the naive triple loop exactly`, () => {
         const x = rng.fillNormal(new Float32Array(m * k));
         const w = rng.fillNormal(new Float32Array(n * k));
@@ -30,8 +30,8 @@ describe('matmulTransB (blocked dense kernel)', () => {
     }
   }
 
-  it('several weight tiles (large k makes tiles of 4 rows)', () => {
-    const [m, n, k] = [5, 11, 20000];
+  it('several weight tiles (large k makes tiles of 8 rows)', () => {
+    const [m, n, k] = [5, 19, 20000];
     const x = rng.fillNormal(new Float32Array(m * k));
     const w = rng.fillNormal(new Float32Array(n * k));
     expect(Array.from(matmulTransB(x, m, w, n, k))).toEqual(Array.from(naive(x, m, w, n, k)));

@@ -48,8 +48,9 @@ describe('LlamaModel against a naive f64 forward', () => {
     checkAgainstNaive({ attention_bias: true });
   });
 
-  it('explicit head_dim different from hidden/heads', () => {
+  it('explicit head_dim different from hidden/heads (12: unrolled dot; 6: plain dot)', () => {
     checkAgainstNaive({ head_dim: 12 });
+    checkAgainstNaive({ head_dim: 6 });
   });
 
   it('Mistral sliding window (window 4 over 12 tokens)', () => {
@@ -126,5 +127,19 @@ describe('block-level API for calibration', () => {
     });
     expect(seen.length).toBe(7 * config.numLayers);
     expect(seen.slice(0, 7)).toEqual(['0.q', '0.k', '0.v', '0.o', '0.gate', '0.up', '0.down']);
+  });
+});
+
+describe('setLinear', () => {
+  it('swaps a layer (checked shape) and returns the old one', () => {
+    const { model } = randomModel();
+    const before = model.forward(TOKENS, model.newCache());
+    const old = model.weights.layers[1].down;
+    const zero = { inFeatures: old.inFeatures, outFeatures: old.outFeatures, forward: (_x: Float32Array, m: number) => new Float32Array(m * old.outFeatures) };
+    expect(model.setLinear(1, 'down', zero)).toBe(old);
+    expect(maxAbsDiff(model.forward(TOKENS, model.newCache()), before)).toBeGreaterThan(1e-3);
+    model.setLinear(1, 'down', old);
+    expect(Array.from(model.forward(TOKENS, model.newCache()))).toEqual(Array.from(before));
+    expect(() => model.setLinear(0, 'q', { ...zero })).toThrow(/layer 0 q is 32x32, the replacement is 32x48/);
   });
 });

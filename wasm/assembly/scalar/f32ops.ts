@@ -1,6 +1,11 @@
 /**
- * f32 kernels for the rest of a LLaMA block, scalar twins of simd/f32ops.ts. Row-major, f32.
+ * f32 kernels for the rest of a LLaMA block, scalar twins of simd/f32ops.ts. Row-major, f32 storage.
  * KV cache of one layer: k and v f32 [maxSeq][nKv * headDim]; position t of the cache holds token t.
+ *
+ * RMSNorm, RoPE, attention and SwiGLU compute in f64 and round once when storing, step for step as
+ * the reference (shared/model): the next layer quantizes these values to integer codes, and a
+ * one-ulp difference there can flip a code, so matching the reference's rounding keeps the integer
+ * path's tokens identical. They are O(hidden) or O(context) per token: f64 costs nothing measurable.
  */
 
 /** y[r][c] = sum_k x[r][k] * w[c][k] (+ bias[c]); w f32 [N][K] (lm_head, dense layers). */
@@ -18,15 +23,15 @@ export function matmulF32(x: usize, m: i32, k: i32, w: usize, n: i32, bias: usiz
 }
 
 /** out[r] = x[r] / sqrt(mean(x[r]^2) + eps) * w. */
-export function rmsNorm(x: usize, w: usize, out: usize, m: i32, dim: i32, eps: f32): void {
+export function rmsNorm(x: usize, w: usize, out: usize, m: i32, dim: i32, eps: f64): void {
   for (let r = 0; r < m; r++) {
     const xr = x + ((<usize>r * <usize>dim) << 2);
     const yr = out + ((<usize>r * <usize>dim) << 2);
-    let ss: f32 = 0;
-    for (let i = 0; i < dim; i++) { const v = load<f32>(xr + (<usize>i << 2)); ss += v * v; }
-    const inv: f32 = <f32>1 / Mathf.sqrt(ss / <f32>dim + eps);
+    let ss: f64 = 0;
+    for (let i = 0; i < dim; i++) { const v = <f64>load<f32>(xr + (<usize>i << 2)); ss += v * v; }
+    const inv: f64 = 1 / Math.sqrt(ss / <f64>dim + eps);
     for (let i = 0; i < dim; i++) {
-      store<f32>(yr + (<usize>i << 2), load<f32>(xr + (<usize>i << 2)) * inv * load<f32>(w + (<usize>i << 2)));
+      store<f32>(yr + (<usize>i << 2), <f32>(<f64>load<f32>(xr + (<usize>i << 2)) * inv * <f64>load<f32>(w + (<usize>i << 2))));
     }
   }
 }
@@ -42,8 +47,8 @@ export function addInPlace(a: usize, b: usize, len: i32): void {
 /** out[i] = silu(gate[i]) * up[i]. */
 export function swiglu(gate: usize, up: usize, out: usize, len: i32): void {
   for (let i = 0; i < len; i++) {
-    const g = load<f32>(gate + (<usize>i << 2));
-    store<f32>(out + (<usize>i << 2), (g / (<f32>1 + Mathf.exp(-g))) * load<f32>(up + (<usize>i << 2)));
+    const g = <f64>load<f32>(gate + (<usize>i << 2));
+    store<f32>(out + (<usize>i << 2), <f32>((g / (1 + Math.exp(-g))) * <f64>load<f32>(up + (<usize>i << 2))));
   }
 }
 
@@ -58,13 +63,13 @@ export function ropeRotateHalf(x: usize, m: i32, rowStride: i32, nHeads: i32, he
     for (let h = 0; h < nHeads; h++) {
       const base = x + ((<usize>(r * rowStride + h * headDim)) << 2);
       for (let i = 0; i < half; i++) {
-        const c = load<f32>(cosTab + tab + (<usize>i << 2));
-        const s = load<f32>(sinTab + tab + (<usize>i << 2));
+        const c = <f64>load<f32>(cosTab + tab + (<usize>i << 2));
+        const s = <f64>load<f32>(sinTab + tab + (<usize>i << 2));
         const p0 = base + (<usize>i << 2);
         const p1 = base + (<usize>(i + half) << 2);
-        const a = load<f32>(p0), b = load<f32>(p1);
-        store<f32>(p0, a * c - b * s);
-        store<f32>(p1, b * c + a * s);
+        const a = <f64>load<f32>(p0), b = <f64>load<f32>(p1);
+        store<f32>(p0, <f32>(a * c - b * s));
+        store<f32>(p1, <f32>(b * c + a * s));
       }
     }
   }
@@ -72,44 +77,46 @@ export function ropeRotateHalf(x: usize, m: i32, rowStride: i32, nHeads: i32, he
 
 /**
  * Causal GQA attention for M new tokens at positions pos0..pos0+M-1, whose K/V are already in the
- * cache. q and out: f32 [M][nHeads * headDim]; scores: scratch f32 [pos0 + M].
+ * cache. q and out: f32 [M][nHeads * headDim]; scratch: f64 [pos0 + M] scores then [headDim] sums.
  */
 export function attention(q: usize, out: usize, m: i32, pos0: i32, nHeads: i32, nKv: i32, headDim: i32,
-  kCache: usize, vCache: usize, scores: usize): void {
+  kCache: usize, vCache: usize, scratch: usize): void {
   const group = nHeads / nKv;
   const kvStride = nKv * headDim;
-  const scale: f32 = <f32>1 / Mathf.sqrt(<f32>headDim);
+  const scale: f64 = 1 / Math.sqrt(<f64>headDim);
   for (let r = 0; r < m; r++) {
     const len = pos0 + r + 1;
+    const acc = scratch + (<usize>len << 3);
     for (let h = 0; h < nHeads; h++) {
       const qh = q + ((<usize>(r * nHeads * headDim + h * headDim)) << 2);
       const kvOff = (<usize>((h / group) * headDim)) << 2;
-      let mx: f32 = -Infinity;
+      let mx: f64 = -Infinity;
       for (let t = 0; t < len; t++) {
         const kt = kCache + ((<usize>t * <usize>kvStride) << 2) + kvOff;
-        let s: f32 = 0;
-        for (let i = 0; i < headDim; i++) s += load<f32>(qh + (<usize>i << 2)) * load<f32>(kt + (<usize>i << 2));
+        let s: f64 = 0;
+        for (let i = 0; i < headDim; i++) s += <f64>load<f32>(qh + (<usize>i << 2)) * <f64>load<f32>(kt + (<usize>i << 2));
         s *= scale;
-        store<f32>(scores + (<usize>t << 2), s);
+        store<f64>(scratch + (<usize>t << 3), s);
         if (s > mx) mx = s;
       }
-      let sum: f32 = 0;
+      let sum: f64 = 0;
       for (let t = 0; t < len; t++) {
-        const e = Mathf.exp(load<f32>(scores + (<usize>t << 2)) - mx);
-        store<f32>(scores + (<usize>t << 2), e);
+        const e = Math.exp(load<f64>(scratch + (<usize>t << 3)) - mx);
+        store<f64>(scratch + (<usize>t << 3), e);
         sum += e;
       }
-      const inv: f32 = <f32>1 / sum;
-      const oh = out + ((<usize>(r * nHeads * headDim + h * headDim)) << 2);
-      for (let i = 0; i < headDim; i++) store<f32>(oh + (<usize>i << 2), 0);
+      for (let i = 0; i < headDim; i++) store<f64>(acc + (<usize>i << 3), 0);
       for (let t = 0; t < len; t++) {
-        const p = load<f32>(scores + (<usize>t << 2)) * inv;
+        const p = load<f64>(scratch + (<usize>t << 3));
         const vt = vCache + ((<usize>t * <usize>kvStride) << 2) + kvOff;
         for (let i = 0; i < headDim; i++) {
-          const o = oh + (<usize>i << 2);
-          store<f32>(o, load<f32>(o) + p * load<f32>(vt + (<usize>i << 2)));
+          const o = acc + (<usize>i << 3);
+          store<f64>(o, load<f64>(o) + p * <f64>load<f32>(vt + (<usize>i << 2)));
         }
       }
+      const inv: f64 = 1 / sum;
+      const oh = out + ((<usize>(r * nHeads * headDim + h * headDim)) << 2);
+      for (let i = 0; i < headDim; i++) store<f32>(oh + (<usize>i << 2), <f32>(load<f64>(acc + (<usize>i << 3)) * inv));
     }
   }
 }

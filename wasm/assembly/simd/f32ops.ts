@@ -1,6 +1,7 @@
 /**
- * f32 kernels (SIMD; contracts in scalar/f32ops.ts). RoPE, embedding lookup and argmax are not
- * worth vectorizing at these sizes and are the scalar ones (re-exported by the SIMD entry).
+ * f32 kernels (SIMD; contracts in scalar/f32ops.ts): the dense matmul (lm_head, f32 layers) and the
+ * residual add. RMSNorm, RoPE, attention and SwiGLU are the scalar f64 ones in both builds, so their
+ * rounding matches the reference exactly (see scalar/f32ops.ts); they are O(hidden) per token.
  */
 
 // @ts-ignore: decorator
@@ -40,21 +41,6 @@ export function matmulF32(x: usize, m: i32, k: i32, w: usize, n: i32, bias: usiz
   }
 }
 
-export function rmsNorm(x: usize, w: usize, out: usize, m: i32, dim: i32, eps: f32): void {
-  for (let r = 0; r < m; r++) {
-    const xr = x + ((<usize>r * <usize>dim) << 2);
-    const yr = out + ((<usize>r * <usize>dim) << 2);
-    const inv: f32 = <f32>1 / Mathf.sqrt(dot(xr, xr, dim) / <f32>dim + eps);
-    const vinv = f32x4.splat(inv);
-    let i = 0;
-    for (; i + 4 <= dim; i += 4) {
-      const o = <usize>i << 2;
-      v128.store(yr + o, f32x4.mul(f32x4.mul(v128.load(xr + o), vinv), v128.load(w + o)));
-    }
-    for (; i < dim; i++) store<f32>(yr + (<usize>i << 2), load<f32>(xr + (<usize>i << 2)) * inv * load<f32>(w + (<usize>i << 2)));
-  }
-}
-
 export function addInPlace(a: usize, b: usize, len: i32): void {
   let i = 0;
   for (; i + 4 <= len; i += 4) {
@@ -62,55 +48,4 @@ export function addInPlace(a: usize, b: usize, len: i32): void {
     v128.store(a + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
   }
   for (; i < len; i++) store<f32>(a + (<usize>i << 2), load<f32>(a + (<usize>i << 2)) + load<f32>(b + (<usize>i << 2)));
-}
-
-export function swiglu(gate: usize, up: usize, out: usize, len: i32): void {
-  for (let i = 0; i < len; i++) {
-    const g = load<f32>(gate + (<usize>i << 2));
-    store<f32>(out + (<usize>i << 2), (g / (<f32>1 + Mathf.exp(-g))) * load<f32>(up + (<usize>i << 2)));
-  }
-}
-
-/** out += p * v over headDim (the attention value sum). */
-// @ts-ignore: decorator
-@inline function axpy(out: usize, v: usize, p: f32, n: i32): void {
-  const vp = f32x4.splat(p);
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const o = <usize>i << 2;
-    v128.store(out + o, f32x4.add(v128.load(out + o), f32x4.mul(vp, v128.load(v + o))));
-  }
-  for (; i < n; i++) store<f32>(out + (<usize>i << 2), load<f32>(out + (<usize>i << 2)) + p * load<f32>(v + (<usize>i << 2)));
-}
-
-export function attention(q: usize, out: usize, m: i32, pos0: i32, nHeads: i32, nKv: i32, headDim: i32,
-  kCache: usize, vCache: usize, scores: usize): void {
-  const group = nHeads / nKv;
-  const kvStride = nKv * headDim;
-  const scale: f32 = <f32>1 / Mathf.sqrt(<f32>headDim);
-  for (let r = 0; r < m; r++) {
-    const len = pos0 + r + 1;
-    for (let h = 0; h < nHeads; h++) {
-      const qh = q + ((<usize>(r * nHeads * headDim + h * headDim)) << 2);
-      const kvOff = (<usize>((h / group) * headDim)) << 2;
-      let mx: f32 = -Infinity;
-      for (let t = 0; t < len; t++) {
-        const s = dot(qh, kCache + ((<usize>t * <usize>kvStride) << 2) + kvOff, headDim) * scale;
-        store<f32>(scores + (<usize>t << 2), s);
-        if (s > mx) mx = s;
-      }
-      let sum: f32 = 0;
-      for (let t = 0; t < len; t++) {
-        const e = Mathf.exp(load<f32>(scores + (<usize>t << 2)) - mx);
-        store<f32>(scores + (<usize>t << 2), e);
-        sum += e;
-      }
-      const inv: f32 = <f32>1 / sum;
-      const oh = out + ((<usize>(r * nHeads * headDim + h * headDim)) << 2);
-      memory.fill(oh, 0, <usize>headDim << 2);
-      for (let t = 0; t < len; t++) {
-        axpy(oh, vCache + ((<usize>t * <usize>kvStride) << 2) + kvOff, load<f32>(scores + (<usize>t << 2)) * inv, headDim);
-      }
-    }
-  }
 }

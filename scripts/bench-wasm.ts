@@ -1,0 +1,145 @@
+/**
+ * `npm run bench:wasm`: speed of the WASM engine (SIMD build, one thread).
+ *   1. single-thread memory bandwidth of WASM linear memory (the yardstick for GEMV)
+ *   2. load-time repack throughput (canonical planes -> kernel layouts)
+ *   3. GEMV (M=1) and GEMM (M=32) per layer shape and bit width, both integer paths side by side,
+ *      next to the f32 matmul: weight GB/s and integer GOPS (2*M*N*K / time)
+ *   4. the per-(p, q, shape, M) path table (AND+popcount vs u8 codes), written to wasm/src/path-table.json
+ *   5. decode and prefill tokens/s of stories260K (real weights, RTN) and synthetic 15M / 110M shapes,
+ *      against the WASM f32 engine and the f32 reference engine (shared/model) in the same run
+ * Prints tables and writes the "wasm" section of docs/BENCHMARKS.md. `--quick` skips the 110M model
+ * and the largest layer; `--no-table` keeps the committed path table.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { machineLine, replaceBenchSection } from './lib/bench-doc.ts';
+import { SYNTH_SHAPES } from '../shared/model/synth-shapes.ts';
+import { parseSafetensors } from '../shared/format/safetensors-read.ts';
+import { Rng } from '../shared/util/rng.ts';
+import { Arena } from '../wasm/src/arena.ts';
+import { instantiateKernels } from '../wasm/src/kernels.ts';
+import { loadKernelModule } from '../wasm/src/node.ts';
+import type { PathTableEntry } from '../wasm/src/path-choice.ts';
+import { repackGBps, streamBandwidthGBps, timeLinear, type LinearCase } from '../wasm/bench/gemv-bench.ts';
+import { engineSpeed, packedSource, referenceSpeed, syntheticFloatModel, type FloatModel } from '../wasm/bench/engine-bench.ts';
+
+const QUICK = process.argv.includes('--quick');
+const WRITE_TABLE = !process.argv.includes('--no-table');
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const PATH_TABLE = path.join(ROOT, 'wasm/src/path-table.json');
+/** ../shared beside the repository (ABQ_SHARED overrides), as test/helpers/shared-data.ts locates it. */
+const STORIES_DIR = path.join(process.env.ABQ_SHARED ?? path.resolve(ROOT, '..', 'shared'), 'models', 'stories260K');
+
+const SHAPES: [number, number][] = [[64, 172], [288, 768], [2048, 2048], [4096, 4096], [4096, 11008]];
+const GEMM_SHAPES: [number, number][] = [[288, 768], [2048, 2048]];
+const GEMM_M = 32;
+const CONFIGS: [number, number][] = [[1, 1], [2, 2], [2, 8], [3, 8], [4, 4], [4, 8], [6, 6], [8, 8], [4, 16]];
+const TABLE_SHAPES: [number, number][] = [[288, 768], [2048, 2048]];
+const TABLE_M = [1, 16];
+const ENGINE_CONFIGS = [
+  { name: 'W8A8', wbits: 8, abits: 8, groupSize: 0 },
+  { name: 'W4A8', wbits: 4, abits: 8, groupSize: 0 },
+  { name: 'W4A4', wbits: 4, abits: 4, groupSize: 0 },
+  { name: 'W2A8', wbits: 2, abits: 8, groupSize: 0 },
+  { name: 'W4A16 g128', wbits: 4, abits: 16, groupSize: 128 },
+];
+
+const f = (x: number, d = 2) => x.toFixed(d);
+const md: string[] = [];
+const say = (line: string) => { console.log(line); md.push(line); };
+
+async function main(): Promise<void> {
+  const simd = (await loadKernelModule('simd')).module;
+  const memory = new WebAssembly.Memory({ initial: 256, maximum: 65536 });
+  const kernels = await instantiateKernels(simd, 'simd', memory);
+  const arena = new Arena(memory, kernels.exports.heapBase());
+  const rng = new Rng(42);
+
+  say(`Command: \`npm run bench:wasm${QUICK ? ' -- --quick' : ''}\`. Machine: ${machineLine()}. SIMD build, one thread; medians.`);
+  say('');
+  const bw = streamBandwidthGBps(kernels, arena);
+  say(`Memory bandwidth (one WASM thread, v128 stream read of 256 MiB): **${f(bw)} GB/s**.`);
+  const rt = repackGBps(kernels, arena, 4096, 4096, 4, 'planes', rng);
+  const rc = repackGBps(kernels, arena, 4096, 4096, 4, 'codes', rng);
+  say(`Load-time repack of a 4096x4096 W4 layer (copy-in, code sums and layout, per byte of planes): planes->tiles ${f(rt)} GB/s, planes->containers ${f(rc)} GB/s.`);
+  say('');
+
+  const rows: string[] = [];
+  const run = (n: number, k: number, m: number, p: number, q: number): string => {
+    const cell = (c: LinearCase) => {
+      const t = timeLinear(kernels, arena, c, rng);
+      return { gbs: t.weightBytes / (t.ms * 1e6), gops: (2 * m * n * k) / (t.ms * 1e6), ms: t.ms };
+    };
+    const base = { n, k, m, p, q, groupSize: q === 16 ? 128 : 0 };
+    const fmt = (r: { gbs: number; gops: number; ms: number }) => `${f(r.ms, 3)} ms, ${f(r.gbs)} GB/s, ${f(r.gops, 1)} GOPS`;
+    if (q === 16) return `| ${n}x${k} | ${m} | W${p}A16 g128 | - | a16 (dequantize to f32): ${fmt(cell({ ...base, path: 'a16' }))} |`;
+    const a = cell({ ...base, path: 'planes' });
+    const b = cell({ ...base, path: 'codes' });
+    return `| ${n}x${k} | ${m} | W${p}A${q} | ${fmt(a)}${a.ms < b.ms ? ' **' : ''} | ${fmt(b)}${b.ms <= a.ms ? ' **' : ''} |`;
+  };
+  for (const [n, k] of QUICK ? SHAPES.slice(0, 4) : SHAPES) {
+    const fl = timeLinear(kernels, arena, { n, k, m: 1, p: 8, q: 8, groupSize: 0, path: 'f32' }, rng);
+    rows.push(`| ${n}x${k} | 1 | f32 | ${f(fl.ms, 3)} ms, ${f(fl.weightBytes / (fl.ms * 1e6))} GB/s, ${f((2 * n * k) / (fl.ms * 1e6), 1)} GFLOPS | - |`);
+    for (const [p, q] of CONFIGS) rows.push(run(n, k, 1, p, q));
+    console.log(`  GEMV ${n}x${k} done`);
+  }
+  for (const [n, k] of GEMM_SHAPES) for (const [p, q] of CONFIGS) rows.push(run(n, k, GEMM_M, p, q));
+  say('GEMV (M=1) and GEMM (M=32) per layer (N x K, synthetic random codes); ** marks the faster integer path:');
+  say('');
+  say('| layer | M | bits | planes (AND+popcount) | codes (u8 containers) |');
+  say('|---|---|---|---|---|');
+  for (const r of rows) say(r);
+  say('');
+
+  if (WRITE_TABLE) {
+    const entries: PathTableEntry[] = [];
+    for (const [n, k] of TABLE_SHAPES) {
+      for (const m of TABLE_M) {
+        for (let p = 1; p <= 8; p++) {
+          for (let q = 1; q <= 8; q++) {
+            const a = timeLinear(kernels, arena, { n, k, m, p, q, groupSize: 0, path: 'planes' }, rng).ms;
+            const b = timeLinear(kernels, arena, { n, k, m, p, q, groupSize: 0, path: 'codes' }, rng).ms;
+            entries.push({ p, q, n, k, m, best: a < b ? 'planes' : 'codes' });
+          }
+        }
+      }
+    }
+    writeFileSync(PATH_TABLE, JSON.stringify({ machine: machineLine(), entries }, null, 1) + '\n');
+    const planes = entries.filter((e) => e.m === 1 && e.n === 2048 && e.best === 'planes').map((e) => `W${e.p}A${e.q}`);
+    say(`Path table (wasm/src/path-table.json, ${entries.length} measured cases): at 2048x2048, M=1, AND+popcount wins for ${planes.join(', ') || 'none'}; u8 codes for the rest.`);
+    say('');
+  }
+
+  const models: FloatModel[] = [];
+  try {
+    const st = parseSafetensors(new Uint8Array(readFileSync(path.join(STORIES_DIR, 'model.safetensors'))));
+    const config = JSON.parse(readFileSync(path.join(STORIES_DIR, 'config.json'), 'utf8')) as Record<string, unknown>;
+    models.push({ name: 'stories260K', synthetic: false, config, float: (n) => (st.has(n) ? st.f32(n) : undefined) });
+  } catch {
+    say('stories260K not found beside the repository (../shared/models): skipped.');
+  }
+  models.push(syntheticFloatModel('stories15M (synthetic)', SYNTH_SHAPES.stories15M));
+  if (!QUICK) models.push(syntheticFloatModel('stories110M (synthetic)', SYNTH_SHAPES.stories110M));
+  say('Whole model, one sequence: decode tokens/s (8-token prompt, median of 16 steps) and prefill tokens/s (64 tokens); f32 reference = shared/model LlamaModel (TypeScript, f64 sums):');
+  say('');
+  say('| model | engine | weights MB | decode tok/s | prefill tok/s | decode vs f32 reference |');
+  say('|---|---|---|---|---|---|');
+  for (const model of models) {
+    const ref = referenceSpeed(model);
+    const line = (engine: string, s: { weightMB: number; decodeTokS: number; prefillTokS: number }) =>
+      say(`| ${model.name} | ${engine} | ${f(s.weightMB, 1)} | ${f(s.decodeTokS, 1)} | ${f(s.prefillTokS, 1)} | ${f(s.decodeTokS / ref.decodeTokS)}x |`);
+    line('f32 reference (TS)', ref);
+    line('WASM f32', await engineSpeed({ config: model.config, linear: () => undefined, float: model.float }, { simd }));
+    for (const cfg of ENGINE_CONFIGS) line(`WASM ${cfg.name}`, await engineSpeed(packedSource(model, cfg), { simd }));
+    // The f32 head (32000 x hidden on the stories models) dominates decode bytes: the opt-in W8A8 head.
+    line('WASM W4A8, lm_head W8A8 (opt-in)', await engineSpeed(packedSource(model, ENGINE_CONFIGS[1]), { simd }, { wbits: 8, abits: 8 }));
+  }
+  replaceBenchSection('wasm', `## WASM engine (\`npm run bench:wasm\`)\n\n${md.join('\n')}`);
+  console.log('\nwrote docs/BENCHMARKS.md (section wasm)');
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The one GPU-side script: build (if needed), check every kernel against the TypeScript reference on
+# fresh random inputs, run compute-sanitizer (memcheck, racecheck) on a representative set, benchmark
+# against cuBLAS, and print the target summary last. Full logs go to $OUT (default .bench/gpu).
+#
+#   bash scripts/gpu/run-all.sh [all|check|bench|quick-bench]
+#
+# On the GPU machine (no Node, no registry): carry .device/node.xz (DEVICE.md), the bundles that
+# `npm run gpu:bundle` writes to .device/, and gpu-node/build/{abq_gpu.node,abq-gpu-bench} built here.
+set -uo pipefail
+MODE=${1:-all}
+OUT=${OUT:-$PWD/.bench/gpu}
+mkdir -p "$OUT"
+export ABQ_GPU_ADDON=${ABQ_GPU_ADDON:-$PWD/gpu-node/build/abq_gpu.node}
+BENCH_BIN=$PWD/gpu-node/build/abq-gpu-bench
+status=0
+
+if ! command -v node >/dev/null 2>&1; then
+  xz -dc .device/node.xz > /tmp/node && chmod +x /tmp/node && export PATH=/tmp:$PATH
+fi
+if [ -x node_modules/.bin/esbuild ]; then npm run -s gpu:bundle || exit 1; fi
+if [ ! -f "$ABQ_GPU_ADDON" ] || [ ! -x "$BENCH_BIN" ]; then node gpu-node/scripts/build.mjs --require || exit 1; fi
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv > "$OUT/device.txt" 2>&1
+cat "$OUT/device.txt"
+
+if [ "$MODE" = all ] || [ "$MODE" = check ]; then
+  echo "== correctness (TypeScript reference, fresh random inputs)"
+  node .device/gpu-check.mjs 2>&1 | tee "$OUT/check.log" | grep -E "^(device|FAIL|check)" | head -40
+  [ "${PIPESTATUS[0]}" = 0 ] || status=1
+  echo "== repeat with a new seed"
+  node .device/gpu-check.mjs --quick 2>&1 | tee -a "$OUT/check.log" | grep -E "^(FAIL|check)" | head -20
+  [ "${PIPESTATUS[0]}" = 0 ] || status=1
+  for tool in memcheck racecheck; do
+    echo "== compute-sanitizer $tool (quick set)"
+    compute-sanitizer --tool "$tool" --error-exitcode 7 node .device/gpu-check.mjs --quick > "$OUT/$tool.log" 2>&1
+    rc=$?
+    grep -E "ERROR SUMMARY|RACECHECK SUMMARY|^check:|FAIL" "$OUT/$tool.log" | head -5
+    [ "$rc" = 0 ] || { echo "$tool exit code $rc"; status=1; }
+  done
+fi
+
+if [ "$MODE" = all ] || [ "$MODE" = bench ] || [ "$MODE" = quick-bench ]; then
+  q=""; [ "$MODE" = quick-bench ] && q="--quick"
+  echo "== benchmark"
+  "$BENCH_BIN" $q --out "$OUT/bench.jsonl" 2> "$OUT/bench.err" || { cat "$OUT/bench.err"; status=1; }
+  PYTHONUNBUFFERED=1 python3 scripts/gpu/baselines.py $q --out "$OUT/baselines.jsonl" 2>> "$OUT/bench.err" || { tail -5 "$OUT/bench.err"; status=1; }
+  node .device/gpu-bench-table.mjs "$OUT/bench.jsonl" "$OUT/baselines.jsonl" --md "$OUT/table.md" \
+    --command "bash scripts/gpu/run-all.sh $MODE" || status=1
+fi
+exit $status
