@@ -1,4 +1,4 @@
-// Fused activation quantize + bit-plane pack, one CTA per token.
+// Fused activation quantize + bit-plane pack: grid (tokens, slices of the row's words).
 //
 // Reproduces shared/numerics/act-quant.ts bit for bit: every step is one IEEE f32 operation with
 // round-to-nearest (the __f*_rn intrinsics stop nvcc from contracting them into FMAs), and rintf
@@ -8,6 +8,9 @@
 //   x      fp16 [M][K]                    read twice (min/max pass, pack pass); the row stays in L1/L2
 //   planes u32  [bits][M][wordsPad]       plane b, token m: bit (k % 32) of word k / 32 = bit b of code k
 //   scales f32  [M][groupsA], zeros u8 [M][groupsA], sums u32 [M][groupsS]
+// Every CTA reads its token's whole row for the range (cheap: L2), then packs only its slice of the
+// words, so a single token (decode) still spreads over many SMs. Code sums add into `sums` with
+// global integer atomics (zeroed by the host entry first): exact, order-independent.
 // Packing: a warp owns 32 consecutive elements (one word); lane l quantizes element 32w + l and
 // __ballot_sync over bit b of the codes *is* plane word b (lane l -> bit l: LSB-first, as the format).
 // Shared: the token's row of x (fp16, filled by the first pass with 16-byte loads, so the second
@@ -16,6 +19,8 @@
 // independent of scheduling).
 #include "act-quant.cuh"
 #include "cuda-check.cuh"
+
+#include <algorithm>
 
 namespace abq {
 namespace {
@@ -26,6 +31,8 @@ constexpr unsigned kFullMask = 0xffffffffu;
 constexpr int kHalvesPerLoad = 8;           // one 16-byte load
 constexpr int kLoadUnroll = 4;              // loads in flight per thread in the first pass
 constexpr size_t kMaxSmem = 200 * 1024;     // of the 227 KB an H100 CTA may use
+constexpr int kTargetCtasPerSm = 2;         // slices: enough CTAs to cover the SMs for small M
+constexpr int kMinWordsPerSlice = 32;       // 4 words per warp at least
 
 struct GroupParams {
   float scale, inv;
@@ -75,6 +82,8 @@ __global__ void __launch_bounds__(kThreads) actQuantPackKernel(
   __shared__ float redMin[kWarps], redMax[kWarps];
 
   const int row = blockIdx.x;
+  const int wordsPerSlice = (wordsPad + gridDim.y - 1) / gridDim.y;
+  const int wBegin = blockIdx.y * wordsPerSlice, wEnd = min(wordsPad, wBegin + wordsPerSlice);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int qmax = (1 << bits) - 1;
   const __half* xr = x + static_cast<size_t>(row) * k;
@@ -139,7 +148,7 @@ __global__ void __launch_bounds__(kThreads) actQuantPackKernel(
   __syncthreads();
 
   // 2. Codes -> plane words by ballot; code sums per weight group.
-  for (int w = warp; w < wordsPad; w += kWarps) {
+  for (int w = wBegin + warp; w < wEnd; w += kWarps) {
     const int i = w * 32 + lane;
     uint32_t code = 0;  // padding elements are 0 in every plane
     if (i < k) {
@@ -155,11 +164,14 @@ __global__ void __launch_bounds__(kThreads) actQuantPackKernel(
   }
   __syncthreads();
 
-  for (int g = threadIdx.x; g < groupsA; g += kThreads) {
-    scales[static_cast<size_t>(row) * groupsA + g] = sScale[g];
-    zeros[static_cast<size_t>(row) * groupsA + g] = static_cast<uint8_t>(sZero[g]);
+  if (blockIdx.y == 0) {
+    for (int g = threadIdx.x; g < groupsA; g += kThreads) {
+      scales[static_cast<size_t>(row) * groupsA + g] = sScale[g];
+      zeros[static_cast<size_t>(row) * groupsA + g] = static_cast<uint8_t>(sZero[g]);
+    }
   }
-  for (int g = threadIdx.x; g < groupsS; g += kThreads) sums[static_cast<size_t>(row) * groupsS + g] = sSum[g];
+  for (int g = threadIdx.x; g < groupsS; g += kThreads)
+    if (sSum[g]) atomicAdd(&sums[static_cast<size_t>(row) * groupsS + g], sSum[g]);
 }
 
 }  // namespace
@@ -181,7 +193,12 @@ void actQuantPack(const __half* x, int m, int k, int bits, int actGroup, int sum
     CUDA_CHECK(cudaFuncSetAttribute(actQuantPackKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kMaxSmem)));
     raised = true;
   }
-  actQuantPackKernel<<<m, kThreads, smem, stream>>>(x, m, k, bits, actGroup, groupsA, sumGroup, groupsS, words,
+  int smCount = 0, dev = 0;
+  CUDA_CHECK(cudaGetDevice(&dev));
+  CUDA_CHECK(cudaDeviceGetAttribute(&smCount, cudaDevAttrMultiProcessorCount, dev));
+  const int slices = std::max(1, std::min((kTargetCtasPerSm * smCount + m - 1) / m, out.wordsPad / kMinWordsPerSlice));
+  CUDA_CHECK(cudaMemsetAsync(out.sums, 0, static_cast<size_t>(m) * groupsS * sizeof(uint32_t), stream));
+  actQuantPackKernel<<<dim3(m, slices), kThreads, smem, stream>>>(x, m, k, bits, actGroup, groupsA, sumGroup, groupsS, words,
                                                     out.wordsPad, out.planes, out.scales, out.zeros, out.sums);
   CUDA_CHECK_LAUNCH("actQuantPack");
 }

@@ -103,25 +103,9 @@ __global__ void __launch_bounds__(kBtcThreads, kBtcMinCtas<P, MT>) btcGemmKernel
     }
   };
 
-  // Weights stream with one pair of lookahead when one m-tile leaves registers for it: the next
-  // pair's loads are in flight while this pair's MMAs run (16 B per lane per plane, read once, so
-  // they bypass L1). With more m-tiles the MMAs of the other warps hide the latency instead.
-  constexpr bool kLookahead = MT == 1 || 8 * P + 4 * MT <= 40;
-  const uint4* wp = a.wtile + (static_cast<size_t>(nTile) * a.kPairs + pairBegin) * P * kLanes + lane;
-  uint4 b[P];
-#pragma unroll
-  for (int j = 0; j < P; j++) b[j] = ldStream(wp + j * kLanes);
   int group = min((2 * pairBegin) / a.groupChunks, a.groups - 1);
-#pragma unroll 1
-  for (int pair = pairBegin; pair < pairEnd; pair++) {
-    wp += P * kLanes;
-    uint4 next[P];
-    if constexpr (kLookahead) {
-      if (pair + 1 < pairEnd) {
-#pragma unroll
-        for (int j = 0; j < P; j++) next[j] = ldStream(wp + j * kLanes);
-      }
-    }
+  // One K pair (two 256-bit chunks) of MMAs for all m-tiles and planes, folding in S += D << j.
+  auto computePair = [&](int pair, const uint4 (&b)[P]) {
 #pragma unroll
     for (int half = 0; half < 2; half++) {
       const int chunk = 2 * pair + half;
@@ -146,12 +130,49 @@ __global__ void __launch_bounds__(kBtcThreads, kBtcMinCtas<P, MT>) btcGemmKernel
         }
       }
     }
-    if constexpr (kLookahead) {
+  };
+
+  // Weight streaming (16 B per lane per plane, read once, so they bypass L1). Enough bytes must be
+  // in flight per warp: with few planes, kBatch pairs are loaded together before any MMA; with many,
+  // one pair of lookahead overlaps the next loads with this pair's MMAs. With several m-tiles the
+  // MMAs of the other warps hide the latency instead (registers go to the accumulators).
+  constexpr int kBatch = MT == 1 ? (8 / P > 1 ? 8 / P : 1) : 1;
+  constexpr bool kLookahead = kBatch == 1 && (MT == 1 || 8 * P + 4 * MT <= 40);
+  const uint4* wp = a.wtile + (static_cast<size_t>(nTile) * a.kPairs + pairBegin) * P * kLanes + lane;
+  if constexpr (kBatch > 1) {
+#pragma unroll 1
+    for (int pair = pairBegin; pair < pairEnd; pair += kBatch, wp += kBatch * P * kLanes) {
+      uint4 b[kBatch][P];
 #pragma unroll
-      for (int j = 0; j < P; j++) b[j] = next[j];
-    } else if (pair + 1 < pairEnd) {
+      for (int u = 0; u < kBatch; u++)
 #pragma unroll
-      for (int j = 0; j < P; j++) b[j] = ldStream(wp + j * kLanes);
+        for (int j = 0; j < P; j++) b[u][j] = pair + u < pairEnd ? ldStream(wp + (u * P + j) * kLanes) : make_uint4(0, 0, 0, 0);
+#pragma unroll
+      for (int u = 0; u < kBatch; u++)
+        if (pair + u < pairEnd) computePair(pair + u, b[u]);
+    }
+  } else {
+    uint4 b[P];
+#pragma unroll
+    for (int j = 0; j < P; j++) b[j] = ldStream(wp + j * kLanes);
+#pragma unroll 1
+    for (int pair = pairBegin; pair < pairEnd; pair++) {
+      wp += P * kLanes;
+      uint4 next[P];
+      if constexpr (kLookahead) {
+        if (pair + 1 < pairEnd) {
+#pragma unroll
+          for (int j = 0; j < P; j++) next[j] = ldStream(wp + j * kLanes);
+        }
+      }
+      computePair(pair, b);
+      if constexpr (kLookahead) {
+#pragma unroll
+        for (int j = 0; j < P; j++) b[j] = next[j];
+      } else if (pair + 1 < pairEnd) {
+#pragma unroll
+        for (int j = 0; j < P; j++) b[j] = ldStream(wp + j * kLanes);
+      }
     }
   }
   flush(group);

@@ -1,8 +1,9 @@
 /**
  * Downloads one file into `<partFile>`, resuming from whatever an earlier, interrupted attempt left there
- * (Node only). It asks for `Range: bytes=<have>-` with `If-Range: <etag>`: a server that still holds the
- * same content answers 206 and we append; one whose content changed (or that ignores ranges) answers
- * 200 and we start over. The caller verifies the checksum and renames the part file into place.
+ * (Node only). It asks for `Range: bytes=<have>-` (with `If-Range: <etag>` when it has a usable ETag): a
+ * server that still holds the same content answers 206 and we append; one whose content changed (or that
+ * ignores ranges) answers 200 and we start over. The caller verifies the checksum and renames the part
+ * file into place.
  *
  * Hand-written instead of @huggingface/hub's downloadFile(): its WebBlob.stream() turns a failed range
  * request into a plain string, losing the HTTP status we need to tell 401/404 (stop) from 5xx (retry),
@@ -21,8 +22,13 @@ export interface ResumableDownload {
   /** The resolve URL (from fileDownloadInfo). */
   url: string;
   size: number;
-  /** ETag of the content, sent as If-Range so a resumed download never splices two versions. */
-  etag: string;
+  /**
+   * ETag of the content, sent as If-Range so a resumed download never splices two versions. Leave it out
+   * when the bytes come from another origin than the one that gave the ETag (the Hub redirects LFS files
+   * to a CDN whose own ETag differs, which would turn every resume into a restart); the digest check
+   * after the download still catches a splice.
+   */
+  etag?: string;
   partFile: string;
   accessToken?: string;
   fetch?: typeof fetch;
@@ -66,7 +72,7 @@ export async function downloadFileResumable(d: ResumableDownload): Promise<numbe
   if (d.accessToken) headers.Authorization = `Bearer ${d.accessToken}`;
   if (have > 0) {
     headers.Range = `bytes=${have}-`;
-    headers['If-Range'] = d.etag;
+    if (d.etag) headers['If-Range'] = d.etag;
   }
   const res = await (d.fetch ?? fetch)(d.url, { headers, signal: d.signal });
   if (!res.ok) throw await apiError(res);

@@ -60,8 +60,10 @@ export async function downloadSnapshot(job: SnapshotJob): Promise<string> {
     await withRetries(async () => {
       const info = await fileDownloadInfo({ repo, ...hub, path: entry.path, revision: commit });
       if (!info) throw new HubError('entry-not-found', `${short} lists ${entry.path} but the Hub cannot serve it; rerun later`);
+      // If-Range only where the ETag and the bytes come from one origin (see downloadFileResumable).
+      const sameOrigin = new URL(info.url).origin === new URL(hub.hubUrl).origin;
       const resumedFrom = await downloadFileResumable({
-        url: info.url, size: entry.size, etag: info.etag, partFile, accessToken: hub.accessToken, fetch: hub.fetch, signal: job.signal, onBytes: job.onBytes,
+        url: info.url, size: entry.size, etag: sameOrigin ? info.etag : undefined, partFile, accessToken: hub.accessToken, fetch: hub.fetch, signal: job.signal, onBytes: job.onBytes,
       });
       job.onFile?.(entry.path, entry.size, resumedFrom);
     }, job.classify, job.retry);

@@ -21,13 +21,14 @@ import { parseRepoSpec } from './parse-model-ref.ts';
 import { parseQuantReport } from './parse-quant-report.ts';
 import { readModelSummary, type ModelSummary } from './read-model-summary.ts';
 import { toHubError, type HubErrorContext } from './to-hub-error.ts';
+import { verifyTensorChecksums } from './verify-checksums.ts';
 import { withRetries, type RetryOptions } from './with-retries.ts';
 import { frontMatterField, frontMatterList, withoutFrontMatter } from './yaml.ts';
 
 export const MODEL_CARD_FILE = 'README.md';
 
 export type PushProgress =
-  | { kind: 'phase'; phase: 'creating-repo' | 'preuploading' | 'uploadingLargeFiles' | 'committing' }
+  | { kind: 'phase'; phase: 'verifying' | 'creating-repo' | 'preuploading' | 'uploadingLargeFiles' | 'committing' }
   | { kind: 'file'; path: string; state: 'hashing' | 'uploading' | 'error'; progress: number }
   | { kind: 'retry'; message: string; attempt: number; delayMs: number };
 
@@ -52,6 +53,8 @@ export interface PushModelOptions extends HubConfigInput, Omit<RetryOptions, 'on
    * report (what `abq-pack quantize` writes). "keep": upload it as it is. "generate": ignore it.
    */
   card?: 'auto' | 'generate' | 'keep';
+  /** Check every tensor against abq.checksums before uploading (default true), so damage is not published. */
+  verify?: boolean;
   fetch?: typeof fetch;
   onProgress?: (event: PushProgress) => void;
 }
@@ -129,15 +132,21 @@ export async function pushModel(options: PushModelOptions): Promise<PushResult> 
   if (!accessToken) {
     throw new HubError('auth-missing', `push to ${repo} needs a Hugging Face token with the "write" role: set HF_TOKEN=hf_... or pass --token (create one at ${hubUrl}/settings/tokens)`);
   }
+  const progress = options.onProgress;
   const card = await prepareModelCard({ ...options, repo });
   const files = card.summary.files.filter((f) => f.path !== MODEL_CARD_FILE);
+  if (options.verify !== false) {
+    progress?.({ kind: 'phase', phase: 'verifying' });
+    for (const f of files.filter((x) => x.path.endsWith('.safetensors'))) {
+      await verifyTensorChecksums(path.join(options.dir, f.path), `${f.path} in ${options.dir}`, 'Re-pack it with `abq-pack quantize` before pushing.');
+    }
+  }
   const uploads = [
     ...files.map((f) => ({ path: f.path, content: pathToFileURL(path.join(options.dir, f.path)) })),
     { path: MODEL_CARD_FILE, content: new Blob([card.text]) },
   ];
   const hub = { repo, hubUrl, accessToken, fetch: options.fetch };
   const label = quantLabel(card.summary);
-  const progress = options.onProgress;
   let created = false;
 
   const output = await withRetries(async (): Promise<CommitOutput | undefined> => {

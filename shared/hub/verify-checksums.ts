@@ -41,7 +41,7 @@ export async function verifyFileDigest(file: string, expected: ExpectedDigest, l
  * Verifies every tensor listed in the file's "abq.checksums" metadata; returns how many were checked
  * (0 for files without that metadata, such as unpacked source checkpoints).
  */
-export async function verifyTensorChecksums(file: string, label: string): Promise<number> {
+export async function verifyTensorChecksums(file: string, label: string, fix = 'Ask the publisher to push it again.'): Promise<number> {
   const st = await openSafetensorsFile(file);
   try {
     const raw = st.metadata[TENSOR_CHECKSUMS_KEY];
@@ -59,8 +59,7 @@ export async function verifyTensorChecksums(file: string, label: string): Promis
       const actual = createHash('sha256').update(await st.readBytes(name)).digest('hex');
       if (actual !== hex.toLowerCase()) {
         throw new HubError('checksum-mismatch',
-          `${label}: tensor ${name} failed its checksum (expected sha256 ${hex}, got ${actual}): the model was damaged before or during upload. ` +
-          `Ask the publisher to push it again.`);
+          `${label}: tensor ${name} failed its checksum (expected sha256 ${hex}, got ${actual}): the file was damaged after it was packed. ${fix}`);
       }
     }
     return Object.keys(expected).length;

@@ -60,7 +60,7 @@ export async function listSafetensorsShards(dir: string): Promise<{ files: strin
     return { files: [...new Set(weightMap.values())], weightMap };
   }
   if (await exists(path.join(dir, SINGLE_FILE))) return { files: [SINGLE_FILE] };
-  throw new Error(`${dir} holds neither ${SINGLE_FILE} nor ${INDEX_FILE} (is it a Hugging Face model folder?)`);
+  throw new Error(`${dir} holds neither ${SINGLE_FILE} nor ${INDEX_FILE} (is it a Hugging Face model folder? PyTorch .bin checkpoints must be converted to safetensors first)`);
 }
 
 /** Reads every tensor of the model as f32, checking dtype and shape against the config. */

@@ -45,6 +45,7 @@ export const pushCommand: Command = {
     `any other (the report abq-pack quantize writes) is kept as a section of the generated card. --new-card and\n` +
     `--keep-card override that. Perplexity comes from --eval, or from\n` +
     `${EVAL_RESULTS_FILE} in the folder ({"perplexity", "dataset", "baseline"}). The token needs the "write" role.\n` +
+    'Every tensor is checked against its abq.checksums first, so a damaged file is not published.\n' +
     'Network errors and 5xx answers are retried with backoff; a push that still fails can be rerun: files already\n' +
     'uploaded are not sent again, and nothing is committed until everything is there. See docs/PUBLISHING.md.',
   positionals: [
@@ -60,6 +61,7 @@ export const pushCommand: Command = {
     'new-card': { type: 'boolean', description: 'write a new model card, ignoring a README.md in the folder' },
     'keep-card': { type: 'boolean', description: 'upload the folder\'s README.md exactly as it is, as the model card' },
     'print-card': { type: 'boolean', description: 'print the model card that would be uploaded, and exit (no network)' },
+    'skip-verify': { type: 'boolean', description: 'do not check the tensors against their abq.checksums before uploading' },
     ...HUB_OPTIONS,
   },
   examples: [
@@ -87,6 +89,7 @@ export const pushCommand: Command = {
       license: str(options.license),
       evals,
       card,
+      verify: options['skip-verify'] !== true,
       token: str(options.token),
       endpoint: str(options.endpoint),
       retries: intOption(options, 'retries', 4, 0, 100),

@@ -159,9 +159,10 @@ describe('Hub failures', () => {
     hub.faults.add({ method: 'GET', path: '/model.safetensors', match: NOT_PROBE, action: { kind: 'drop-response', afterBytes: 300_000 } });
     const pulled = await pullModel({ repo: 'alice/base', endpoint: hub.url, cacheDir, ...FAST });
     expect(hub.faults.fired).toBe(1);
-    const ranges = hub.requests.filter((r) => r.path.endsWith('/model.safetensors') && r.range && r.range !== 'bytes=0-0').map((r) => r.range);
-    expect(ranges.length).toBe(1);
-    expect(Number(/bytes=(\d+)-/.exec(ranges[0]!)![1])).toBeGreaterThan(0);
+    const resumed = hub.requests.filter((r) => r.path.endsWith('/model.safetensors') && r.range && r.range !== 'bytes=0-0');
+    expect(resumed.length).toBe(1);
+    expect(Number(/bytes=(\d+)-/.exec(resumed[0].range!)![1])).toBeGreaterThan(0);
+    expect(resumed[0]).toMatchObject({ status: 206, ifRange: expect.stringMatching(/^"[0-9a-f]{64}"$/) });
     // Buffer.equals: vitest's deep equality walks a 1 MB buffer element by element (seconds).
     expect((await readFile(path.join(pulled.dir, 'model.safetensors'))).equals(await readFile(path.join(model, 'model.safetensors')))).toBe(true);
   });
@@ -181,7 +182,12 @@ describe('Hub failures', () => {
 
   it('a tensor whose bytes do not match abq.checksums is caught after download', async () => {
     const bad = await makePackedModel(path.join(work, 'bad'), { corruptTensor: true });
-    await pushModel({ dir: bad, repo: 'alice/bad', endpoint: hub.url, token: WRITE_TOKEN, ...FAST });
+    const refused = await rejection(pushModel({ dir: bad, repo: 'alice/bad', endpoint: hub.url, token: WRITE_TOKEN, ...FAST }));
+    expect(refused.kind).toBe('checksum-mismatch'); // push checks before publishing...
+    expect(refused.message).toMatch(/Re-pack it/);
+    expect(await hub.store.getRepo('alice/bad')).toBeUndefined();
+    // ...so publish it anyway, as a damaged upload or a broken mirror would serve it.
+    await pushModel({ dir: bad, repo: 'alice/bad', endpoint: hub.url, token: WRITE_TOKEN, verify: false, ...FAST });
     const err = await rejection(pullModel({ repo: 'alice/bad', endpoint: hub.url, cacheDir, ...FAST }));
     expect(err.kind).toBe('checksum-mismatch');
     expect(err.message).toMatch(/tensor model\.embed_tokens\.weight failed its checksum/);

@@ -1,4 +1,4 @@
-import { it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFileSync, mkdtempSync, writeFileSync, copyFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { parseSafetensors } from '../../../shared/format/safetensors-read.ts';
 import { encodeF16, f32ToBf16Bits } from '../../../shared/format/f16.ts';
 import { describeWithShared, STORIES260K_DIR } from '../../helpers/shared-data.ts';
 import { maxAbsDiff } from './random-model.ts';
+import { writeSyntheticModel } from '../../../shared/model/synth.ts';
 
 const GREEDY_STEPS = 256;
 const BOS = 1;
@@ -103,5 +104,19 @@ describeWithShared('loadLlamaModel on stories260K', () => {
     writeSharded(untied, 'F32', 1);
     writeFileSync(path.join(untied, 'config.json'), JSON.stringify({ ...cfg, tie_word_embeddings: false }));
     await expect(loadLlamaModel(untied)).rejects.toThrow(/missing tensor 'lm_head.weight'/);
+  });
+});
+
+describe('loadLlamaModel eos ids', () => {
+  it('adds the stop ids of generation_config.json to those of config.json', async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'abq-model-gen-'));
+    try {
+      const dir = path.join(tmp, 'm');
+      await writeSyntheticModel(dir, { hidden: 16, intermediate: 24, layers: 1, heads: 2, kvHeads: 1, vocab: 32, maxPositions: 16, tied: true });
+      writeFileSync(path.join(dir, 'generation_config.json'), JSON.stringify({ eos_token_id: [2, 7] }));
+      expect((await loadLlamaModel(dir)).config.eosTokenIds).toEqual([2, 7]);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });

@@ -1,0 +1,97 @@
+import { describe, expect, it, beforeAll } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describeWithShared, STORIES260K_DIR, TINYSTORIES_TXT } from '../../helpers/shared-data.ts';
+import { quantizeModel, type QuantizeOptions, type QuantizedModel } from '../../../shared/quant/pipeline.ts';
+import { DEFAULT_SETTINGS, type QuantSettings } from '../../../shared/quant/quant-config.ts';
+import { buildQuantizedLlama } from '../../../shared/quant/build-model.ts';
+import { streamPerplexity } from '../../../shared/quant/perplexity.ts';
+import { readDocuments, tokenStream } from '../../../shared/quant/calibration-data.ts';
+import { loadTokenizer } from '../../../shared/tokenizer/load-tokenizer.ts';
+import { writeQuantizedModel } from '../../../shared/quant/write-packed.ts';
+import { loadPackedLlama } from '../../../shared/quant/load-packed.ts';
+
+/** Small calibration budgets keep each run to seconds; the bench uses the real settings. */
+const CALIB = { nsamples: 6, seqlen: 96, seed: 1, skip: 500 };
+const EVAL_DOCS = 4;
+
+function layersOf(qm: QuantizedModel) {
+  return qm.layers.map((l) => ({ name: l.name, abits: l.spec.abits, actGroup: l.spec.actGroup, quantized: l.quantized, packed: l.packed }));
+}
+
+describeWithShared('quantizeModel on stories260K', () => {
+  let stream: Int32Array;
+  const run = (method: string, settings: Partial<QuantSettings>, extra: Partial<QuantizeOptions> = {}) =>
+    quantizeModel({ model: STORIES260K_DIR!, method, settings: { ...DEFAULT_SETTINGS, ...settings }, calib: { file: TINYSTORIES_TXT!, ...CALIB }, epochs: 3, ...extra });
+  const ppl = (qm: QuantizedModel, p: 'simulated' | 'integer' = 'simulated') =>
+    streamPerplexity(buildQuantizedLlama(qm.source.config, layersOf(qm), (n) => qm.floats.get(n), p), stream, 512).ppl;
+
+  beforeAll(async () => {
+    const tok = await loadTokenizer(STORIES260K_DIR!);
+    stream = tokenStream(await readDocuments(TINYSTORIES_TXT!), tok, 0, EVAL_DOCS);
+  });
+
+  it('calibrated methods beat RTN at W4A4 and W3A16, and flexq keeps A8 on the layers it prints', async () => {
+    const rtn44 = ppl(await run('rtn', { w: 4, a: 4 }));
+    for (const method of ['omniquant', 'affinequant', 'abq']) {
+      const qm = await run(method, { w: 4, a: 4 });
+      expect(qm.blocks.every((b) => b.finalLoss! < b.initialLoss!)).toBe(true);
+      expect(ppl(qm)).toBeLessThan(rtn44);
+    }
+    const rtn3 = ppl(await run('rtn', { w: 3, a: 16 }));
+    expect(ppl(await run('omniquant', { w: 3, a: 16 }))).toBeLessThan(rtn3);
+    const flex = await run('flexq', { w: 6, a: 6, group: 32, partialGroups: true }, { flexq: { budget: 0.1 } });
+    expect(flex.flexq!.chosen.length).toBe(4);
+    for (const l of flex.layers) expect(l.spec.abits).toBe(flex.flexq!.chosen.includes(l.name) ? 8 : 6);
+    expect(ppl(flex)).toBeLessThan(ppl(await run('rtn', { w: 6, a: 6, group: 32, partialGroups: true })) + 1e-9);
+  });
+
+  it('is deterministic for a seed', async () => {
+    const a = await run('abq', { w: '2*', a: 8 }, { epochs: 1 });
+    const b = await run('abq', { w: '2*', a: 8 }, { epochs: 1 });
+    a.layers.forEach((l, i) => {
+      expect(Buffer.from(l.packed.planes.buffer).equals(Buffer.from(b.layers[i].packed.planes.buffer))).toBe(true);
+      expect(Array.from(l.packed.scales)).toEqual(Array.from(b.layers[i].packed.scales));
+    });
+    expect(a.layers[0].spec).toMatchObject({ wbits: 3, levels: 5, symmetric: true });
+  });
+
+  it('writes a packed folder whose integer path matches the simulated path within 0.1%', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'abq-quant-'));
+    try {
+      const qm = await run('omniquant', { w: 4, a: 8 }, { epochs: 1 });
+      const out = path.join(dir, 'model');
+      await writeQuantizedModel(out, qm);
+      const { model } = await loadPackedLlama(out, 'integer');
+      const integer = streamPerplexity(model, stream, 512).ppl;
+      const simulated = ppl(qm);
+      expect(Math.abs(integer - simulated) / simulated).toBeLessThan(1e-3);
+      // v_proj / o_proj carry the folded LET shift as biases.
+      expect(qm.layers.find((l) => l.name.endsWith('self_attn.o_proj'))!.packed.bias).toBeDefined();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('resumes an interrupted calibration from the last finished block', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'abq-resume-'));
+    try {
+      const opts = { checkpointDir: dir, epochs: 1 };
+      const full = await run('omniquant', { w: 4, a: 4 }, opts);
+      await rm(dir, { recursive: true, force: true });
+      await expect(run('omniquant', { w: 4, a: 4 }, { ...opts, progress: { blockDone: (l) => { if (l === 2) throw new Error('interrupted'); } } })).rejects.toThrow('interrupted');
+      const resumed = await run('omniquant', { w: 4, a: 4 }, { ...opts, resume: true });
+      expect(resumed.blocks.map((b) => b.resumed)).toEqual([true, true, true, false, false]);
+      resumed.layers.forEach((l, i) => expect(Array.from(l.packed.planes)).toEqual(Array.from(full.layers[i].packed.planes)));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('quantizer test data', () => {
+  it('locates the shared data or says why not', () => {
+    expect(typeof (STORIES260K_DIR ?? 'absent')).toBe('string');
+  });
+});
