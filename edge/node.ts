@@ -36,6 +36,8 @@ export async function startEdgeServer(env: EnvRecord = process.env, opts: { port
     localBackends: loaded.map((l) => l.wasm).filter((b): b is InferenceBackend => !!b),
     healthChecks: 'timer',
   });
+  // Know which nodes are up (and which models they serve) before taking the first request.
+  await edge.runtime.health?.checkAll();
   const host = opts.host ?? (env.ABQ_HOST as string | undefined) ?? '127.0.0.1';
   const port = opts.port ?? Number(env.ABQ_PORT ?? DEFAULT_PORT);
   const server = serve({ fetch: edge.app.fetch, hostname: host, port }) as Server;

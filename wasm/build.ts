@@ -1,6 +1,6 @@
 /**
- * Builds the WASM kernels: regenerates the unrolled bitwise GEMM source, then compiles the SIMD
- * and the scalar build with asc into wasm/build/. Run by `npm run build:wasm` (and `prepare`).
+ * Builds the WASM kernels: regenerates the unrolled bitwise GEMM source, then compiles the SIMD,
+ * the scalar and the shared-memory SIMD (threads) builds with asc into wasm/build/. Run by `npm run build:wasm` (and `prepare`).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -12,6 +12,8 @@ const COMMON = ['--runtime', 'stub', '-O3', '--noAssert', '--importMemory', '--u
 const BUILDS = [
   { entry: 'wasm/assembly/kernels-simd.ts', out: 'wasm/build/kernels-simd.wasm', flags: ['--enable', 'simd'] },
   { entry: 'wasm/assembly/kernels-scalar.ts', out: 'wasm/build/kernels-scalar.wasm', flags: [] },
+  // The SIMD kernels over an imported *shared* memory, for worker threads (Node); same exports.
+  { entry: 'wasm/assembly/kernels-simd.ts', out: 'wasm/build/kernels-simd-mt.wasm', flags: ['--enable', 'simd,threads', '--sharedMemory', '--maximumMemory', '65536'] },
 ];
 
 execFileSync(process.execPath, ['--import', 'tsx', 'wasm/scripts/gen-bitgemm.ts'], { cwd: ROOT, stdio: 'inherit' });

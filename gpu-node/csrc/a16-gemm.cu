@@ -41,7 +41,7 @@ struct A16Args {
 
 template <int F,   // code field bits (2, 4, 8)
           int MT>  // m-tiles (16 tokens each) per warp
-__global__ void __launch_bounds__(kThreads) a16Kernel(const A16Args a) {
+__global__ void __launch_bounds__(kThreads, MT == 1 ? 4 : 1) a16Kernel(const A16Args a) {
   static_assert(F == 2 || F == 4 || F == 8, "field width");
   constexpr int kb = 512 / F;               // K per lane load
   constexpr int stepsPerWord = 8 / F;
@@ -98,11 +98,9 @@ __global__ void __launch_bounds__(kThreads) a16Kernel(const A16Args a) {
     }
   };
 
-  const uint4* wp = a.tile + (static_cast<size_t>(nTile) * a.kBlocks + blockBegin) * kLanes + lane;
   uint32_t xa[MT][2][8];
-#pragma unroll 1
-  for (int blk = blockBegin; blk < blockEnd; blk++, wp += kLanes) {
-    const uint4 wv = ldStream(wp);
+  // One 16-byte lane load of weights: 512/F values of K, dequantized step by step into B fragments.
+  auto computeBlock = [&](int blk, const uint4& wv) {
     const uint32_t words[4] = {wv.x, wv.y, wv.z, wv.w};
 #pragma unroll
     for (int wi = 0; wi < 4; wi++) {
@@ -138,6 +136,20 @@ __global__ void __launch_bounds__(kThreads) a16Kernel(const A16Args a) {
         }
       }
     }
+  };
+
+  // Weights stream in batches of kBatch lane loads issued together, so a warp keeps
+  // kBatch x 512 B in flight (one load at a time left the decode case latency-bound).
+  constexpr int kBatch = MT == 1 ? 4 : 2;
+  const uint4* wp = a.tile + (static_cast<size_t>(nTile) * a.kBlocks + blockBegin) * kLanes + lane;
+#pragma unroll 1
+  for (int blk = blockBegin; blk < blockEnd; blk += kBatch, wp += kBatch * kLanes) {
+    uint4 wv[kBatch];
+#pragma unroll
+    for (int u = 0; u < kBatch; u++) wv[u] = blk + u < blockEnd ? ldStream(wp + u * kLanes) : make_uint4(0, 0, 0, 0);
+#pragma unroll
+    for (int u = 0; u < kBatch; u++)
+      if (blk + u < blockEnd) computeBlock(blk + u, wv[u]);
   }
   flushGroup();
 

@@ -35,7 +35,7 @@ constexpr int kBtcWarps = 8;                 // n-tiles per CTA
 constexpr int kBtcThreads = kBtcWarps * 32;
 // Resident CTAs per SM the register budget must allow (memory-bound decode wants many warps in
 // flight): 4 CTAs = 64 registers, 3 = 85, 2 = 128. B fragments (with lookahead) take 8P registers.
-template <int P, int MT> constexpr int kBtcMinCtas = MT == 1 ? (P <= 4 ? 4 : P <= 6 ? 3 : 2) : 2;
+template <int P, int MT> constexpr int kBtcMinCtas = MT == 1 && P <= 6 ? 3 : 2;
 
 struct BtcArgs {
   const uint4* wtile;        // tile layout, see btc-layout.cuh

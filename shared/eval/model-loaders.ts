@@ -8,7 +8,8 @@ import type { ModelLoader } from './load-any-model.ts';
 
 /** method -> import of the module that provides its loader. */
 const LAZY_MODEL_LOADERS: Record<string, () => Promise<ModelLoader>> = {
-  // abq: () => import('../format/packed-model-loader.ts').then((m) => m.loadPackedModel),  (the quantizer's loader, once it exists)
+  // Our packed format (shared/format/quant-config.ts): the integer reference path of shared/quant.
+  abq: () => import('../quant/load-packed.ts').then((m) => m.loadPackedForEval),
 };
 
 const registered = new Map<string, ModelLoader>();

@@ -5,3 +5,4 @@
 export * from './tokenizer.ts';
 export * from './chat-template.ts';
 export * from './incremental-decoder.ts';
+export { wordCutIsExact } from './word-cut-encoder.ts';

@@ -1,9 +1,9 @@
 /**
- * Fast, exact encoding for SentencePiece-style BPE tokenizers (LLaMA, Mistral).
+ * Fast, exact encoding for SentencePiece-style BPE tokenizers in the LLaMA-1/2 layout.
  *
  * Such a tokenizer has no pre-tokenizer: the whole text is one BPE "word". tokenizers.js is slow on
- * that (about a minute for the 1.3 MB WikiText-2 test text; 4-7x slower than this on TinyStories) and
- * cannot use its word cache. But when
+ * that (80 s for the 1.3 MB WikiText-2 test text; 3-7x slower than this on TinyStories, see
+ * docs/EVALUATION.md) and cannot use its word cache. But when
  *  - no vocabulary piece contains "\n" (a newline is the byte-fallback token <0x0A>), and
  *  - '▁' (the normalized space) appears in pieces only as a leading run ("▁the", "▁▁"),
  * no merge can reach across a newline, nor across a space that follows a non-space. So the text can be
@@ -20,8 +20,15 @@
 const MAX_CACHED_WORD_CHARS = 64;
 const MAX_CACHED_WORDS = 50_000;
 
+interface NormalizerStep {
+  type?: string;
+  prepend?: string;
+  pattern?: { String?: string };
+  content?: string;
+}
+
 interface TokenizerJsonShape {
-  normalizer?: { type?: string; prepend?: string; normalizers?: { type?: string; prepend?: string }[] } | null;
+  normalizer?: (NormalizerStep & { normalizers?: NormalizerStep[] }) | null;
   pre_tokenizer?: unknown;
   model?: { type?: string; vocab?: Record<string, number> | [string, number][] };
   added_tokens?: { content: string }[];
@@ -34,7 +41,9 @@ export function wordCutIsExact(json: TokenizerJsonShape): boolean {
   const norm = json.normalizer;
   const steps = norm?.type === 'Sequence' ? (norm.normalizers ?? []) : norm ? [norm] : [];
   // Only the LLaMA normalizer is known to be safe: Prepend('▁') followed by Replace(' ' -> '▁').
-  if (steps.length !== 2 || steps[0].type !== 'Prepend' || steps[0].prepend !== '▁' || steps[1].type !== 'Replace') return false;
+  const [prepend, replace] = steps;
+  if (steps.length !== 2 || prepend.type !== 'Prepend' || prepend.prepend !== '▁') return false;
+  if (replace.type !== 'Replace' || replace.pattern?.String !== ' ' || replace.content !== '▁') return false;
   const vocab = json.model.vocab ?? {};
   const pieces = Array.isArray(vocab) ? vocab.map(([p]) => p) : Object.keys(vocab);
   if (pieces.some((p) => p.includes('\n') || p.replace(/^▁+/, '').includes('▁'))) return false;

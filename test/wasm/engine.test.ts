@@ -8,14 +8,13 @@ import { beforeAll, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readPackedModel } from '../../shared/format/packed-dir.ts';
 import { writePackedModel } from '../../shared/format/packed-write.ts';
 import { parseLlamaConfig } from '../../shared/model/config.ts';
 import { LlamaModel } from '../../shared/model/llama.ts';
 import { argmax } from '../../shared/model/sampling.ts';
 import { buildLlamaWeights } from '../../shared/model/weights.ts';
-import { createWasmEngine, fromPackedModel, type WasmEngine } from '../../wasm/src/index.ts';
-import { loadKernelModule } from '../../wasm/src/node.ts';
+import { createWasmEngine, type WasmEngine } from '../../wasm/src/index.ts';
+import { createWasmEngineFromDir, loadKernelModule } from '../../wasm/src/node.ts';
 import type { PackedModelSource } from '../../wasm/src/model-source.ts';
 import { rtnModel } from '../../wasm/src/rtn-model-source.ts';
 import { describeWithShared } from '../helpers/shared-data.ts';
@@ -144,8 +143,7 @@ describeWithShared('WASM engine on stories260K', () => {
         `model.layers.${l}.input_layernorm.weight`, `model.layers.${l}.post_attention_layernorm.weight`]).flat()]
         .map((name) => ({ name, dtype: 'F32' as const, shape: name.startsWith('model.embed') ? [c.vocabSize, c.hiddenSize] : [c.hiddenSize], data: float(name)! }));
       await writePackedModel(path.join(dir, 'packed'), { layers, floats, source: { model: 'stories260K', revision: '', dtype: 'F32' }, config });
-      const packed = await readPackedModel(path.join(dir, 'packed'));
-      const fromFile = await createWasmEngine({ model: fromPackedModel(packed), kernels, maxSeq: 128 });
+      const fromFile = await createWasmEngineFromDir(path.join(dir, 'packed'), { maxSeq: 128 });
       const inMemory = await createWasmEngine({ model: source, kernels, maxSeq: 128 });
       expect(await engineGreedy(fromFile, 32)).toEqual(await engineGreedy(inMemory, 32));
     } finally {

@@ -20,7 +20,8 @@ function initSpread(): void {
 }
 
 /**
- * planes u32 [p][n][wd] -> tiles u32 [ceil(n/4)][wd][p][4] (rows past n zero). Writes the tiles in
+ * planes u32 [p][n][wd] -> tiles u32 [ceil(n/4)][wd][p][4] (rows past n zero); scalar twin of
+ * simd/repack.ts repackToTiles. Writes the tiles in
  * order (sequential stores), reading 4 rows x p planes as parallel sequential streams.
  */
 export function repackToTiles(planes: usize, p: i32, n: i32, wd: i32, tiles: usize): void {

@@ -10,7 +10,7 @@ import { llamaTensorShapes } from '../../shared/model/weights.ts';
 import { synthConfigJson, type SynthShape } from '../../shared/model/synth-shapes.ts';
 import { Rng } from '../../shared/util/rng.ts';
 import { median } from '../../scripts/lib/bench-doc.ts';
-import { createWasmEngine } from '../src/engine.ts';
+import { createWasmEngine, type EngineOptions } from '../src/engine.ts';
 import type { KernelSource } from '../src/kernels.ts';
 import type { PackedModelSource, QuantizedLinearSource } from '../src/model-source.ts';
 import { decoderLinearNames, rtnModel, type RtnSpec } from '../src/rtn-model-source.ts';
@@ -57,8 +57,9 @@ function promptOf(n: number, vocab: number): number[] {
   return Array.from({ length: n }, (_, i) => 1 + ((i * 7919) % (vocab - 1)));
 }
 
-export async function engineSpeed(source: PackedModelSource, kernels: { simd?: KernelSource; scalar?: KernelSource }, quantizeLmHead?: { wbits: number; abits: number }): Promise<EngineSpeed> {
-  const engine = await createWasmEngine({ model: source, kernels, maxSeq: PREFILL_TOKENS + PROMPT_TOKENS + DECODE_STEPS + 8, quantizeLmHead });
+export async function engineSpeed(source: PackedModelSource, kernels: { simd?: KernelSource; scalar?: KernelSource }, quantizeLmHead?: { wbits: number; abits: number },
+  extra: Partial<EngineOptions> = {}): Promise<EngineSpeed> {
+  const engine = await createWasmEngine({ model: source, kernels, maxSeq: PREFILL_TOKENS + PROMPT_TOKENS + DECODE_STEPS + 8, quantizeLmHead, ...extra });
   const vocab = engine.config.vocabSize;
   const steps: number[] = [];
   engine.prefill(promptOf(PROMPT_TOKENS, vocab));
@@ -76,6 +77,7 @@ export async function engineSpeed(source: PackedModelSource, kernels: { simd?: K
     engine.prefill(promptOf(PREFILL_TOKENS, vocab));
     prefill.push(performance.now() - t0);
   }
+  await engine.close();
   return { decodeTokS: 1000 / median(steps), prefillTokS: (PREFILL_TOKENS * 1000) / median(prefill), weightMB: engine.weightBytes / 1e6 };
 }
 

@@ -10,9 +10,10 @@ import { DenseLinearWasm } from '../src/dense-linear.ts';
 import type { Kernels } from '../src/kernels.ts';
 import { QuantLinear, type LinearPath } from '../src/quant-linear.ts';
 import { allocWorkspace } from '../src/workspace.ts';
+import type { ParallelRunner } from '../src/parallel.ts';
 import { timeMs } from './timing.ts';
 
-export interface LinearCase { n: number; k: number; m: number; p: number; q: number; groupSize: number; path: LinearPath | 'f32' }
+export interface LinearCase { n: number; k: number; m: number; p: number; q: number; groupSize: number; path: LinearPath | 'f32'; parallel?: ParallelRunner }
 export interface LinearTiming { ms: number; weightBytes: number }
 
 /** Bit planes of uniformly random codes (zero past K, as the format requires). */
@@ -41,7 +42,7 @@ export function timeLinear(kernels: Kernels, arena: Arena, c: LinearCase, rng: R
       return { ms: timeMs(() => lin.forward(x, c.m, y)), weightBytes: lin.weightBytes };
     }
     const weights = randomPackedWeights(rng, c.n, c.k, c.p, c.groupSize);
-    const lin = new QuantLinear(kernels, arena, { weights, actBits: c.q, actGroupSize: 0, path: c.path === 'a16' ? 'codes' : c.path });
+    const lin = new QuantLinear(kernels, arena, { weights, actBits: c.q, actGroupSize: 0, path: c.path === 'a16' ? 'codes' : c.path, parallel: c.parallel });
     const ws = allocWorkspace(arena, { maxM: c.m, maxK: c.k, maxAccPerRow: lin.accPerRow, maxGroups: lin.groups });
     return { ms: timeMs(() => lin.forward(x, c.m, y, ws)), weightBytes: lin.weightBytes };
   } finally {

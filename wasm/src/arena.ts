@@ -21,12 +21,12 @@ export class Arena {
   }
 
   /** Creates a memory of at least `bytes` (so a model's arena never needs to grow). */
-  static createMemory(bytes: number): WebAssembly.Memory {
+  static createMemory(bytes: number, shared = false): WebAssembly.Memory {
     const pages = Math.ceil(bytes / WASM_PAGE_BYTES) + 1;
     if (pages > MAX_PAGES) {
       throw new RangeError(`the model needs ${(bytes / 2 ** 30).toFixed(2)} GiB of WASM memory; the limit is 4 GiB: use fewer bits or a smaller model`);
     }
-    return new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES });
+    return new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES, shared });
   }
 
   get used(): number {

@@ -7,7 +7,8 @@ import { parseLlamaConfig, type LlamaConfig } from '../../shared/model/config.ts
 import { ropeAngles, ropeInvFreqFor } from '../../shared/model/rope.ts';
 import { Arena } from './arena.ts';
 import { DenseLinearWasm } from './dense-linear.ts';
-import { instantiateKernels, simdSupported, type KernelFlavor, type Kernels, type KernelSource } from './kernels.ts';
+import { instantiateKernels, simdSupported, type KernelExports, type KernelFlavor, type Kernels, type KernelSource } from './kernels.ts';
+import type { ParallelRunner } from './parallel.ts';
 import type { PackedModelSource } from './model-source.ts';
 import { choosePath, type IntPath } from './path-choice.ts';
 import { QuantLinear } from './quant-linear.ts';
@@ -45,6 +46,11 @@ export interface EngineOptions {
    * 32000 x hidden) the f32 head is most of the bytes read per decoded token.
    */
   quantizeLmHead?: { wbits: number; abits: number };
+  /**
+   * Starts threads sharing the engine's memory (Node: thread-pool.ts via node.ts). With it the memory
+   * is shared, so `kernels.simd` must be the shared-memory build (kernels-simd-mt.wasm).
+   */
+  parallel?: (module: WebAssembly.Module, memory: WebAssembly.Memory, local: KernelExports) => Promise<ParallelRunner>;
 }
 
 export interface LayerBuffers { inputNorm: number; postNorm: number; lin: Record<LinearKey, EngineLinear>; k: number; v: number }
@@ -65,6 +71,7 @@ export interface LoadedModel {
   /** Activation buffers, each [maxBatch][width]. */
   buf: Record<'hidden' | 'normed' | 'q' | 'k' | 'v' | 'att' | 'proj' | 'gate' | 'up' | 'logits' | 'tokens' | 'scores', number>;
   weightBytes: number;
+  parallel?: ParallelRunner;
 }
 
 function moduleName(l: number, key: LinearKey): string {
@@ -123,8 +130,16 @@ export async function loadModel(opts: EngineOptions): Promise<LoadedModel> {
     }
   }
   if (opts.quantizeLmHead) wsNeeds.maxAccPerRow = Math.max(wsNeeds.maxAccPerRow, Math.ceil(c.vocabSize / 4) * 4);
-  const memory = Arena.createMemory(estimateBytes(src, c, maxSeq, maxBatch, workspaceBytes(wsNeeds)));
-  const kernels = await instantiateKernels(kernelSource, flavor, memory);
+  const memory = Arena.createMemory(estimateBytes(src, c, maxSeq, maxBatch, workspaceBytes(wsNeeds)), opts.parallel !== undefined);
+  const module = kernelSource instanceof WebAssembly.Module ? kernelSource : await WebAssembly.compile(kernelSource);
+  let kernels: Kernels;
+  try {
+    kernels = await instantiateKernels(module, flavor, memory);
+  } catch (e) {
+    if (opts.parallel) throw new Error(`the kernel build does not import a shared memory: with threads, pass kernels-simd-mt.wasm (${(e as Error).message})`);
+    throw e;
+  }
+  const parallel = opts.parallel ? await opts.parallel(module, memory, kernels.exports) : undefined;
   const arena = new Arena(memory, kernels.exports.heapBase());
   const ws = allocWorkspace(arena, wsNeeds);
   let weightBytes = 0;
@@ -134,7 +149,7 @@ export async function loadModel(opts: EngineOptions): Promise<LoadedModel> {
     if (q) {
       if (q.weights.n !== outF || q.weights.k !== inF) throw new Error(`linear '${name}' is ${q.weights.n}x${q.weights.k}, the config requires ${outF}x${inF}`);
       const path = opts.pathOverride ?? choosePath(q.weights.bits, q.abits, outF, inF, 1);
-      const ql = new QuantLinear(kernels, arena, { weights: q.weights, actBits: q.abits, actGroupSize: q.actGroupSize, path });
+      const ql = new QuantLinear(kernels, arena, { weights: q.weights, actBits: q.abits, actGroupSize: q.actGroupSize, path, parallel });
       lin = { inFeatures: inF, outFeatures: outF, weightBytes: ql.weightBytes, forward: (x, m, out) => ql.forward(x, m, out, ws) };
     } else {
       lin = new DenseLinearWasm(kernels, arena, outF, inF, requireFloat(src, `${name}.weight`, outF * inF), src.float(`${name}.bias`));
@@ -168,7 +183,7 @@ export async function loadModel(opts: EngineOptions): Promise<LoadedModel> {
     const { wbits, abits } = opts.quantizeLmHead;
     const q = quantizeWeightsRef(head, c.vocabSize, d, { bits: wbits, groupSize: 0, symmetric: false });
     const weights = { n: c.vocabSize, k: d, bits: wbits, groupSize: d, planes: packBitPlanes(q.codes, c.vocabSize, d, wbits), scales: q.scales, zeros: q.zeros };
-    const ql = new QuantLinear(kernels, arena, { weights, actBits: abits, actGroupSize: 0, path: opts.pathOverride ?? choosePath(wbits, abits, c.vocabSize, d, 1) });
+    const ql = new QuantLinear(kernels, arena, { weights, actBits: abits, actGroupSize: 0, path: opts.pathOverride ?? choosePath(wbits, abits, c.vocabSize, d, 1), parallel });
     lmHead = { inFeatures: d, outFeatures: c.vocabSize, weightBytes: ql.weightBytes, forward: (x, m, out) => ql.forward(x, m, out, ws) };
     weightBytes += ql.weightBytes;
   } else {
@@ -184,5 +199,5 @@ export async function loadModel(opts: EngineOptions): Promise<LoadedModel> {
     gate: arena.alloc(B * c.intermediateSize * 4), up: arena.alloc(B * c.intermediateSize * 4),
     logits: arena.alloc(B * c.vocabSize * 4), tokens: arena.alloc(B * 4), scores: arena.alloc((maxSeq + c.headDim) * 8),
   };
-  return { config: c, kernels, arena, ws, layers, embed, norm, lmHead, maxSeq, maxBatch, cos, sin, buf, weightBytes };
+  return { config: c, kernels, arena, ws, layers, embed, norm, lmHead, maxSeq, maxBatch, cos, sin, buf, weightBytes, parallel };
 }

@@ -53,6 +53,10 @@ export interface WasmEngine {
   generate(prompt: ArrayLike<number>, sampling?: Partial<SamplingParams>, options?: GenerateOptions): AsyncIterable<GeneratedToken>;
   /** Empties the KV cache. */
   reset(): void;
+  /** Threads running the kernels (1 without a thread pool). */
+  readonly threads: number;
+  /** Stops the engine's worker threads, if any. */
+  close(): Promise<void>;
 }
 
 export async function createWasmEngine(opts: EngineOptions): Promise<WasmEngine> {
@@ -83,8 +87,14 @@ class Engine implements WasmEngine {
   get weightBytes(): number { return this.m.weightBytes; }
   get memoryBytes(): number { return this.m.kernels.memory.buffer.byteLength; }
 
+  get threads(): number { return this.m.parallel?.threads ?? 1; }
+
   reset(): void {
     this.pos = 0;
+  }
+
+  async close(): Promise<void> {
+    await this.m.parallel?.close();
   }
 
   prefill(tokens: ArrayLike<number>): Float32Array {

@@ -10,8 +10,11 @@ import type { PackedWeights } from '../../shared/numerics/packed-linear-ref.ts';
 import type { Arena } from './arena.ts';
 import type { Kernels } from './kernels.ts';
 import { checkWorkspace, codeStrideFor, type Workspace } from './workspace.ts';
+import { splitRange, type ParallelRunner, type ParallelTask } from './parallel.ts';
 
 export const A16_BITS = 16;
+/** Layers with fewer weights than this run on one thread (a thread hand-off costs microseconds). */
+export const PARALLEL_MIN_WEIGHTS = 1 << 17;
 export type LinearPath = 'planes' | 'codes' | 'a16';
 const CONTAINERS = [2, 4, 8] as const;
 
@@ -23,6 +26,8 @@ export interface QuantLinearSpec {
   actGroupSize: number;
   /** Integer path; ignored (a16) when actBits is 16. */
   path: 'planes' | 'codes';
+  /** Worker threads sharing the memory (Node); the integer GEMM's rows are split over them. */
+  parallel?: ParallelRunner;
 }
 
 /** Smallest byte container (2, 4, 8 bits) that holds p-bit codes and whose vectors tile the group. */
@@ -140,11 +145,20 @@ export class QuantLinear {
     const stride = codeStrideFor(k);
     const gs = this.groupWords === this.wd ? k : this.groupWords * 32;
     x.quantizeActs(xPtr, m, k, q, this.actGroup, gs, ws.codes, stride, ws.scales, ws.zeros, ws.sums);
+    const par = this.spec.parallel && n * k >= PARALLEL_MIN_WEIGHTS ? this.spec.parallel : undefined;
     if (this.path === 'planes') {
       x.packActPlanes(ws.codes, m, k, stride, q, ws.planes);
-      x.bitGemm(p, q, ws.planes, this.wBuf, ws.acc, m, this.nPad / 4, this.wd, this.groupWords, this.groups, this.nPad);
+      const tileBytes = this.wd * p * 16;
+      const task = (t0: number, t1: number): ParallelTask => ({ kernel: 'bitGemm',
+        args: [p, q, ws.planes, this.wBuf + t0 * tileBytes, ws.acc + t0 * 16, m, t1 - t0, this.wd, this.groupWords, this.groups, this.nPad] });
+      if (par) par.run(splitRange(this.nPad / 4, par.threads).map(([a, b]) => task(a, b)));
+      else x.bitGemm(...(task(0, this.nPad / 4).args as Parameters<typeof x.bitGemm>));
     } else {
-      x.codeGemm(this.container, p, q, ws.codes, stride, this.wBuf, ws.acc, m, n, this.vecsPerRow, this.groupVecs, this.groups, this.nPad);
+      const rowBytes = this.vecsPerRow * 16;
+      const task = (r0: number, r1: number): ParallelTask => ({ kernel: 'codeGemm',
+        args: [this.container, p, q, ws.codes, stride, this.wBuf + r0 * rowBytes, ws.acc + r0 * 4, m, r1 - r0, this.vecsPerRow, this.groupVecs, this.groups, this.nPad] });
+      if (par) par.run(splitRange(n, par.threads).map(([a, b]) => task(a, b)));
+      else x.codeGemm(...(task(0, n).args as Parameters<typeof x.codeGemm>));
     }
     x.epilogue(ws.acc, m, n, this.nPad, k, gs, this.groups, ws.scales, ws.zeros, this.actGroup, ws.sums,
       this.wScales, this.wZeros, this.wSums, this.bias, outPtr);

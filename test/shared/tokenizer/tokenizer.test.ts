@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FALLBACK_CHAT_TEMPLATE, type Tokenizer, createTokenizer, loadTokenizer } from '../../../shared/tokenizer/node.ts';
+import { FALLBACK_CHAT_TEMPLATE, type Tokenizer, createTokenizer, loadTokenizer, wordCutIsExact } from '../../../shared/tokenizer/node.ts';
 import { describeWithShared, LLAMA2_TOKENIZER_DIR, REPO_ROOT, STORIES260K_DIR } from '../../helpers/shared-data.ts';
 
 // A Llama-2-chat style template (the shape of the one Meta ships), to check real templates render.
@@ -129,5 +129,23 @@ describe('runtime-free core', () => {
       expect(spec).not.toMatch(/^node:|^(fs|path|os|url|util)$/);
       expect(spec).not.toMatch(/load-tokenizer|load-any-model|model-loaders|\/node\.ts$/);
     }
+  });
+});
+
+describe('wordCutIsExact', () => {
+  const llamaLike = {
+    normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] },
+    pre_tokenizer: null,
+    model: { type: 'BPE', vocab: { '▁the': 0, '▁▁': 1, a: 2 } },
+    added_tokens: [{ content: '</s>' }],
+  };
+  it('accepts the LLaMA layout and refuses anything that could merge across a cut', () => {
+    expect(wordCutIsExact(llamaLike)).toBe(true);
+    expect(wordCutIsExact({ ...llamaLike, model: { type: 'BPE', vocab: { 'a▁b': 0 } } })).toBe(false);
+    expect(wordCutIsExact({ ...llamaLike, model: { type: 'BPE', vocab: { '\n\n': 0 } } })).toBe(false);
+    expect(wordCutIsExact({ ...llamaLike, pre_tokenizer: { type: 'ByteLevel' } })).toBe(false);
+    expect(wordCutIsExact({ ...llamaLike, model: { type: 'Unigram', vocab: {} } })).toBe(false);
+    expect(wordCutIsExact({ ...llamaLike, normalizer: { type: 'NFKC' } })).toBe(false);
+    expect(wordCutIsExact({ ...llamaLike, added_tokens: [{ content: '<|im start|>' }] })).toBe(false);
   });
 });

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeWithShared, STORIES260K_DIR, TINYSTORIES_TXT, WIKITEXT_TEST } from '../../../helpers/shared-data.ts';
 import { runCli } from './run-cli.ts';
@@ -40,6 +43,25 @@ describeWithShared('abq-pack eval (real CLI, stories260K)', () => {
     const run = await runCli(['eval', STORIES260K_DIR!, '--data', WIKITEXT_TEST!, '--protocol', 'wikitext', '--seqlen', '256', '--max-tokens', '600', '--json']);
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ protocol: 'wikitext', stories: null, windows: 2, tokens: 512, targets: 510 });
+  });
+
+  it('loads a packed folder through its quantization_config (W8A8 RTN from abq-pack quantize)', async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'abq-eval-packed-'));
+    try {
+      const out = path.join(tmp, 'w8a8');
+      const quantize = await runCli(['quantize', STORIES260K_DIR!, '--method', 'rtn', '--w', '8', '--a', '8', '--out', out]);
+      expect(quantize.code, quantize.stderr).toBe(0);
+      const args = ['--data', TINYSTORIES_TXT!, '--stories', '3', '--json'];
+      const [packed, float] = [await runCli(['eval', out, ...args]), await runCli(['eval', STORIES260K_DIR!, ...args])];
+      expect(packed.code, packed.stderr).toBe(0);
+      const [p, f] = [JSON.parse(packed.stdout), JSON.parse(float.stdout)];
+      expect(p.modelKind).toMatch(/^abq W8A8/);
+      expect(p.targets).toBe(f.targets);
+      // Measured: 1.339666 packed vs 1.336578 float (+0.23%). Only plumbing is asserted here.
+      expect(Math.abs(p.loss / f.loss - 1)).toBeLessThan(0.02);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it('refuses options that do not fit the protocol or the model, with exit code 2', async () => {
