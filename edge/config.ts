@@ -10,7 +10,7 @@ export const DEFAULTS = {
   rateLimitPerMinute: 600,
   rateLimitBurst: 60,
   healthIntervalMs: 2_000,
-  healthTimeoutMs: 1_000,
+  healthTimeoutMs: 2_000,
   firstTokenTimeoutMs: 15_000,
   breakerFailures: 3,
   breakerCooldownMs: 5_000,

@@ -7,6 +7,7 @@
  *
  * Configuration is the same set of variables as the Worker's wrangler vars (edge/config.ts).
  */
+import '../shared/auth/node.ts'; // node:crypto HMAC for request signing (much cheaper than WebCrypto on Node)
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -15,6 +16,7 @@ import { createEdgeApp, type EdgeApp } from './app.ts';
 import { parseEdgeConfig, type EnvRecord } from './config.ts';
 import { loadEdgeModel, parseModelDirs } from './node-models.ts';
 import type { InferenceBackend } from './backends/backend.ts';
+import { createNodeHttpFetch } from './node-fetch.ts';
 
 export const DEFAULT_PORT = 8787;
 
@@ -30,8 +32,10 @@ export async function startEdgeServer(env: EnvRecord = process.env, opts: { port
   const config = parseEdgeConfig(env);
   const wasmFallback = env.ABQ_WASM_FALLBACK !== 'false';
   const loaded = await Promise.all(parseModelDirs(env.ABQ_MODEL_DIRS as string | undefined).map((s) => loadEdgeModel(s, { wasmFallback })));
+  const nodeFetch = createNodeHttpFetch();
   const edge = createEdgeApp({
     config,
+    fetch: nodeFetch,
     models: loaded.map((l) => l.served),
     localBackends: loaded.map((l) => l.wasm).filter((b): b is InferenceBackend => !!b),
     healthChecks: 'timer',
@@ -53,6 +57,7 @@ export async function startEdgeServer(env: EnvRecord = process.env, opts: { port
     close: () =>
       new Promise<void>((resolve) => {
         edge.close();
+        nodeFetch.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

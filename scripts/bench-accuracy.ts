@@ -22,7 +22,7 @@ import { accuracyJobs, type AccuracyJob } from './lib/accuracy-jobs.ts';
 import { writeAccuracyDoc, type AccuracyRecord } from './lib/accuracy-doc.ts';
 import { quantizeModel, settingsLabel } from '../shared/quant/index.ts';
 import { writeQuantizedModel, packedSizeBytes } from '../shared/quant/write-packed.ts';
-import { buildQuantizedLlama } from '../shared/quant/build-model.ts';
+import { buildQuantizedLlama, layersForModel } from '../shared/quant/build-model.ts';
 import { loadPackedLlama } from '../shared/quant/load-packed.ts';
 import { evaluatePerplexity, prepareEval } from '../shared/eval/index.ts';
 import { loadTokenizer } from '../shared/tokenizer/load-tokenizer.ts';
@@ -82,7 +82,7 @@ async function runJob(job: AccuracyJob, metrics: Set<string>): Promise<void> {
     const nsamples = args.nsamples ? Number(args.nsamples) : CALIB.nsamples;
     const epochs = Math.round(c.epochs * Number(args['epochs-scale']));
     const qm = await quantizeModel({ model: MODEL, method: job.method, settings: c.settings, epochs, calib: { file: STORIES, ...CALIB, nsamples, skip: CALIB_SKIP } });
-    const layers = qm.layers.map((l) => ({ name: l.name, abits: l.spec.abits, actGroup: l.spec.actGroup, quantized: l.quantized, packed: l.packed }));
+    const layers = layersForModel(qm.layers);
     const sim = await evaluatePerplexity(buildQuantizedLlama(qm.source.config, layers, (n) => qm.floats.get(n), 'simulated'), plans.stories);
     await rm(dir, { recursive: true, force: true });
     await writeQuantizedModel(dir, qm, { perplexity: { [`TinyStories first ${EVAL_STORIES} (stream, ${SEQLEN})`]: { quant: sim.ppl, path: 'simulated' } }, calibration: `${nsamples} x ${CALIB.seqlen} tokens of TinyStories after story ${CALIB_SKIP}, seed ${CALIB.seed}` });

@@ -1,10 +1,11 @@
 /**
- * `npm run bench:wasm`: speed of the WASM engine (SIMD build, one thread).
+ * `npm run bench:wasm`: speed of the WASM engine (SIMD build; one thread unless a row says otherwise).
  *   1. single-thread memory bandwidth of WASM linear memory (the yardstick for GEMV)
  *   2. load-time repack throughput (canonical planes -> kernel layouts)
  *   3. GEMV (M=1) and GEMM (M=32) per layer shape and bit width, both integer paths side by side,
  *      next to the f32 matmul: weight GB/s and integer GOPS (2*M*N*K / time)
  *   4. the per-(p, q, shape, M) path table (AND+popcount vs u8 codes), written to wasm/src/path-table.json
+ *   4b. GEMV on worker threads sharing the memory (Node), against one thread
  *   5. decode and prefill tokens/s of stories260K (real weights, RTN) and synthetic 15M / 110M shapes,
  *      against the WASM f32 engine and the f32 reference engine (shared/model) in the same run
  * Prints tables and writes the "wasm" section of docs/BENCHMARKS.md. `--quick` skips the 110M model
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
   const arena = new Arena(memory, kernels.exports.heapBase());
   const rng = new Rng(42);
 
-  say(`Command: \`npm run bench:wasm${QUICK ? ' -- --quick' : ''}\`. Machine: ${machineLine()}. SIMD build, one thread; medians.`);
+  say(`Command: \`npm run bench:wasm${QUICK ? ' -- --quick' : ''}\`. Machine: ${machineLine()}. SIMD build, one thread unless stated; medians.`);
   say('');
   const bw = streamBandwidthGBps(kernels, arena);
   say(`Memory bandwidth (one WASM thread, v128 stream read of 256 MiB): **${f(bw)} GB/s**.`);

@@ -41,9 +41,14 @@ export const chatShape: ResponseShape = {
   fullChoice: (text, finish) => ({ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: finish }),
 };
 
+/** Random per process, then a counter: ids are unique without a getrandom call per response. */
+let idPrefix: string | undefined;
+let idCounter = 0;
+
 export function responseId(prefix: string): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
-  let hex = '';
-  for (const b of bytes) hex += b.toString(16).padStart(2, '0');
-  return prefix + hex;
+  if (idPrefix === undefined) {
+    idPrefix = '';
+    for (const b of crypto.getRandomValues(new Uint8Array(8))) idPrefix += b.toString(16).padStart(2, '0');
+  }
+  return `${prefix}${idPrefix}${(idCounter++).toString(16).padStart(8, '0')}`;
 }

@@ -75,6 +75,7 @@ export class RemoteNodeBackend implements InferenceBackend {
       throw new NodeError(`node ${this.id} answered HTTP ${res.status}: ${detail.slice(0, 300)}`, this.id, true, res.status);
     }
     let emitted = 0;
+    let done = false;
     try {
       for await (const msg of readSse(res.body)) {
         if (msg.event === 'message') {
@@ -82,7 +83,9 @@ export class RemoteNodeBackend implements InferenceBackend {
           emitted++;
           yield ev.logprob === undefined ? { token: ev.token } : { token: ev.token, logprob: ev.logprob };
         } else if (msg.event === 'done') {
-          return;
+          // Read on to the end of the body (the node closes it right after `done`) instead of
+          // cancelling, which would destroy the keep-alive connection.
+          done = true;
         } else if (msg.event === 'error') {
           const err = JSON.parse(msg.data) as { message?: string };
           throw new NodeError(`node ${this.id} failed: ${err.message ?? msg.data}`, this.id, emitted === 0);
@@ -92,6 +95,6 @@ export class RemoteNodeBackend implements InferenceBackend {
       if (e instanceof NodeError || req.signal?.aborted) throw e;
       throw new NodeError(`node ${this.id} stream broke: ${(e as Error).message}`, this.id, emitted === 0);
     }
-    throw new NodeError(`node ${this.id} closed the stream without finishing`, this.id, emitted === 0);
+    if (!done) throw new NodeError(`node ${this.id} closed the stream without finishing`, this.id, emitted === 0);
   }
 }

@@ -10,6 +10,13 @@ import { CircuitBreaker } from './circuit-breaker.ts';
 
 export type NodeStatus = 'unknown' | 'up' | 'down' | 'draining';
 
+/**
+ * Consecutive failed health checks before a node that was up is marked down: one slow /health
+ * under load should not pull a busy, working node out of rotation. (A failed request marks it down
+ * at once: that is evidence from real traffic.)
+ */
+export const HEALTH_FAILURES_TO_DOWN = 2;
+
 export interface NodeEntry {
   id: string;
   url: string;
@@ -22,6 +29,8 @@ export interface NodeEntry {
   freeSlots: number;
   lastError?: string;
   checkedAt: number;
+  /** Failed health checks in a row. */
+  healthFailures: number;
   /** Requests this edge has in flight on the node. */
   outstanding: number;
   breaker: CircuitBreaker;
@@ -52,6 +61,7 @@ export class NodeRegistry {
       queueDepth: 0,
       freeSlots: 0,
       checkedAt: 0,
+      healthFailures: 0,
       outstanding: 0,
       breaker: new CircuitBreaker(this.config.breakerFailures, this.config.breakerCooldownMs, this.now),
       backend: undefined as unknown as RemoteNodeBackend,
@@ -80,10 +90,12 @@ export class NodeRegistry {
   applyHealth(entry: NodeEntry, health: NodeHealth | Error): void {
     entry.checkedAt = this.now();
     if (health instanceof Error) {
-      entry.status = 'down';
+      entry.healthFailures++;
+      if (entry.status !== 'up' || entry.healthFailures >= HEALTH_FAILURES_TO_DOWN) entry.status = 'down';
       entry.lastError = health.message;
       return;
     }
+    entry.healthFailures = 0;
     entry.status = health.status === 'draining' ? 'draining' : 'up';
     entry.models = health.models;
     entry.queueDepth = health.queue_depth;

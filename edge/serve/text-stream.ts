@@ -6,6 +6,9 @@
 import type { EdgeTokenizer } from '../tokenizer.ts';
 import type { Dispatched } from './dispatch.ts';
 
+/** Tokens read past our own end (EOS, maxTokens) before giving up on the backend ending too. */
+const MAX_TOKENS_AFTER_END = 2;
+
 export type FinishReason = 'stop' | 'length';
 
 export interface TextDelta {
@@ -76,10 +79,25 @@ export async function* textStream(d: Dispatched, tokenizer: EdgeTokenizer, stops
     d.release(false);
     throw e;
   }
-  if (stoppedByString || count >= maxTokens || finishReason === 'stop') {
-    // Stop the upstream work we will not use (a remote node sees its connection close).
+  if (stoppedByString) {
+    // A stop string only the edge can see: stop the upstream work we will not use.
     d.abort();
     void d.rest.return?.(undefined)?.catch(() => undefined);
+  } else if (next !== undefined) {
+    // We stopped at EOS or maxTokens, where the backend stops too: read its end rather than abort,
+    // so a remote node's keep-alive connection stays reusable. Bounded, in case a backend overruns.
+    try {
+      let extra = 0;
+      while (!(await d.rest.next()).done) {
+        if (++extra > MAX_TOKENS_AFTER_END) {
+          d.abort();
+          void d.rest.return?.(undefined)?.catch(() => undefined);
+          break;
+        }
+      }
+    } catch {
+      // The stream already gave us everything we needed.
+    }
   }
   d.release(true);
   // After a stop string, what the decoder still holds lies beyond the stop: drop it.

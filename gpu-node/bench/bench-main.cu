@@ -8,6 +8,7 @@
 // 50 MB L2, so weights stream from HBM as in a real model. Times are medians over the iterations.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -113,9 +114,14 @@ double copyBandwidth(cudaStream_t s) {
 int main(int argc, char** argv) {
   bool quick = false;
   const char* outPath = nullptr;
+  const char* onlyConfig = nullptr;  // --config W4A8: one config (profiling)
+  int onlyN = 0, onlyM = 0;          // --n 28672, --m 1: one shape row, one M
   for (int i = 1; i < argc; i++) {
     if (!std::strcmp(argv[i], "--quick")) quick = true;
     else if (!std::strcmp(argv[i], "--out") && i + 1 < argc) outPath = argv[++i];
+    else if (!std::strcmp(argv[i], "--config") && i + 1 < argc) onlyConfig = argv[++i];
+    else if (!std::strcmp(argv[i], "--n") && i + 1 < argc) onlyN = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--m") && i + 1 < argc) onlyM = std::atoi(argv[++i]);
   }
   FILE* out = outPath ? std::fopen(outPath, "w") : stdout;
   try {
@@ -129,6 +135,7 @@ int main(int argc, char** argv) {
     const int nShapes = quick ? 1 : 6;
     for (int si = 0; si < nShapes; si++) {
       const int n = kShapes[si][0], k = kShapes[si][1];
+      if (onlyN && n != onlyN) continue;
       // Activations: random fp16 in [-4, 4) for the largest M, reused by every M (a prefix).
       const int maxM = 2048;
       std::vector<__half> hx(static_cast<size_t>(maxM) * k);
@@ -138,6 +145,7 @@ int main(int argc, char** argv) {
       CUDA_CHECK(cudaMalloc(&dy, static_cast<size_t>(maxM) * n * 2));
       CUDA_CHECK(cudaMemcpy(dx, hx.data(), hx.size() * 2, cudaMemcpyHostToDevice));
       for (const Config& c : kConfigs) {
+        if (onlyConfig && std::strcmp(onlyConfig, c.name)) continue;
         abq::LinearSpec spec{n, k, c.p, c.group, c.q, 0};
         const int groupSize = c.group > 0 ? c.group : k;
         const int groups = (k + groupSize - 1) / groupSize;
@@ -161,6 +169,7 @@ int main(int argc, char** argv) {
           copies.push_back(std::make_unique<abq::Linear>(spec, planes.data(), scales.data(), zeros.data(), nullptr, s));
         for (int m : kTokens) {
           if (quick && m > 32 && m != 2048) continue;
+          if (onlyM && m != onlyM) continue;
           const Timing t = timeLayer(copies, dx, dy, m, s);
           std::fprintf(out,
                        "{\"n\":%d,\"k\":%d,\"m\":%d,\"config\":\"%s\",\"p\":%d,\"q\":%d,\"group\":%d,\"plan\":\"%s\","

@@ -73,15 +73,20 @@ __global__ void __launch_bounds__(kThreads, MT == 1 ? 4 : 1) a16Kernel(const A16
 
   const int colBase = nTile * kTileN;
   int group = a.groups == 1 ? 0 : min(blockBegin * kb / a.groupSize, a.groups - 1);
-  uint32_t zz = a.zeros[static_cast<size_t>(group) * a.nPad + colBase + g];
+  // Group constants are loaded one group ahead, so a group change never waits on a global load.
+  auto zeroOf = [&](int gi) { return a.zeros[static_cast<size_t>(min(gi, a.groups - 1)) * a.nPad + colBase + g]; };
+  auto scaleOf = [&](int gi) {
+    return *reinterpret_cast<const float2*>(a.scales + static_cast<size_t>(gi) * a.nPad + colBase + 2 * t);
+  };
+  uint32_t zz = zeroOf(group), zzNext = zeroOf(group + 1);
+  float2 scale = scaleOf(group);
   auto flushGroup = [&]() {
-    const float2 s = *reinterpret_cast<const float2*>(a.scales + static_cast<size_t>(group) * a.nPad + colBase + 2 * t);
 #pragma unroll
     for (int mt = 0; mt < MT; mt++) {
-      acc[mt][0] = fmaf(s.x, cg[mt][0], acc[mt][0]);
-      acc[mt][1] = fmaf(s.y, cg[mt][1], acc[mt][1]);
-      acc[mt][2] = fmaf(s.x, cg[mt][2], acc[mt][2]);
-      acc[mt][3] = fmaf(s.y, cg[mt][3], acc[mt][3]);
+      acc[mt][0] = fmaf(scale.x, cg[mt][0], acc[mt][0]);
+      acc[mt][1] = fmaf(scale.y, cg[mt][1], acc[mt][1]);
+      acc[mt][2] = fmaf(scale.x, cg[mt][2], acc[mt][2]);
+      acc[mt][3] = fmaf(scale.y, cg[mt][3], acc[mt][3]);
 #pragma unroll
       for (int e = 0; e < 4; e++) cg[mt][e] = 0.f;
     }
@@ -114,8 +119,11 @@ __global__ void __launch_bounds__(kThreads, MT == 1 ? 4 : 1) a16Kernel(const A16
             const int stepGroup = min(k0 / a.groupSize, a.groups - 1);
             if (stepGroup != group) {
               flushGroup();
+              // Groups advance one at a time along K (a group spans >= one 64-wide sub-block).
+              zz = stepGroup == group + 1 ? zzNext : zeroOf(stepGroup);
               group = stepGroup;
-              zz = a.zeros[static_cast<size_t>(group) * a.nPad + colBase + g];
+              scale = scaleOf(group);
+              zzNext = zeroOf(group + 1);
             }
           }
 #pragma unroll

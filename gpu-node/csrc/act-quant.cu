@@ -32,7 +32,7 @@ constexpr int kHalvesPerLoad = 8;           // one 16-byte load
 constexpr int kLoadUnroll = 4;              // loads in flight per thread in the first pass
 constexpr size_t kMaxSmem = 200 * 1024;     // of the 227 KB an H100 CTA may use
 constexpr int kTargetCtasPerSm = 2;         // slices: enough CTAs to cover the SMs for small M
-constexpr int kMinWordsPerSlice = 32;       // 4 words per warp at least
+constexpr int kMinWordsPerSlice = 16;       // 2 words per warp at least
 
 struct GroupParams {
   float scale, inv;

@@ -16,6 +16,9 @@ constexpr int kTargetCtasPerSm = 8;
 constexpr int kMinPairsPerSplit = 4;
 // acc_g <= 255 * 255 * K must fit in u32.
 constexpr int kMaxK = 66051;
+// Fuse the epilogue into the BTC kernel up to this many tokens (the last CTA of an n-range does
+// M x 64 outputs; beyond, a separate kernel spreads them over the GPU).
+constexpr int kMaxFusedTokens = 32;
 
 __global__ void repackKernel(const uint32_t* __restrict__ canon, int p, int n, int words, int nTiles, int kPairs,
                              uint4* __restrict__ tile) {
@@ -72,24 +75,7 @@ __global__ void genericAccKernel(const uint32_t* __restrict__ w, const uint32_t*
 __global__ void epilogueKernel(const EpilogueArgs e, int groups, int actGroups) {
   const size_t idx = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
   if (idx >= static_cast<size_t>(e.m) * e.n) return;
-  const int col = idx % e.n, row = idx / e.n;
-  float y = 0.f;
-  for (int g = 0; g < groups; g++) {
-    const int kg = min(e.k, (g + 1) * e.groupSize) - g * e.groupSize;
-    const int ag = actGroups == 1 ? 0 : (g * e.groupSize) / e.actGroup;
-    const uint32_t zx = e.xZeros[static_cast<size_t>(row) * actGroups + ag];
-    const size_t wi = static_cast<size_t>(col) * groups + g;
-    const uint32_t zw = e.wZeros[wi];
-    // Exact in wrapping u32: the true value sum_k (x-zx)(w-zw) fits in int32.
-    const uint32_t bracket = e.acc[idx * groups + g] - zw * e.xSums[static_cast<size_t>(row) * groups + g] -
-                             zx * e.wSums[wi] + static_cast<uint32_t>(kg) * zx * zw;
-    y = fmaf(e.xScales[static_cast<size_t>(row) * actGroups + ag] * e.wScales[wi],
-             static_cast<float>(static_cast<int32_t>(bracket)), y);
-    // Leave acc zeroed for the next call's atomics: saves a memset launch per call.
-    e.acc[idx * groups + g] = 0;
-  }
-  if (e.bias) y += e.bias[col];
-  e.y[idx] = __float2half_rn(y);
+  epilogueOutput(e, static_cast<int>(idx / e.n), static_cast<int>(idx % e.n), groups, actGroups);
 }
 
 int gridFor(size_t total) { return static_cast<int>(std::min<size_t>((total + kThreads - 1) / kThreads, 1u << 20)); }
@@ -148,10 +134,13 @@ BtcPlan btcPlan(const BtcProblem& pr, int smCount) {
   const int kPairs = ceilDiv(ceilDiv(pr.k, 32), kPairWords);
   const int want = ceilDiv(kTargetCtasPerSm * smCount, tokenBlocks * nBlocks);
   plan.splits = std::max(1, std::min(want, kPairs / kMinPairsPerSplit));
+  plan.fusedEpilogue = pr.m <= kMaxFusedTokens;
   plan.name = "btc-mma-r" + std::to_string(plan.rowsPerToken) + "-mt" + std::to_string(plan.mTiles) + "-s" +
-              std::to_string(plan.splits);
+              std::to_string(plan.splits) + (plan.fusedEpilogue ? "-fused" : "");
   return plan;
 }
+
+size_t btcCounterCount(int n) { return ceilDiv(ceilDiv(n, kTileN), kBtcWarps); }
 
 void btcAccumulate(const BtcProblem& pr, const BtcPlan& plan, cudaStream_t stream) {
   const int groups = ceilDiv(pr.k, pr.groupSize);
@@ -162,6 +151,7 @@ void btcAccumulate(const BtcProblem& pr, const BtcPlan& plan, cudaStream_t strea
     genericAccKernel<<<gridFor(static_cast<size_t>(pr.m) * pr.n * groups), kThreads, 0, stream>>>(
         pr.wcanon, pr.xplanes, pr.m, pr.n, words, pr.wordsPad, pr.p, pr.q, wordsPerGroup, groups, pr.acc);
     CUDA_CHECK_LAUNCH("genericAccKernel");
+    if (!plan.skipEpilogue) btcEpilogue(pr.epi, stream);
     return;
   }
   (void)accBytes;  // acc is zero here: zeroed at allocation and by every epilogue (btcEpilogue)
@@ -176,6 +166,9 @@ void btcAccumulate(const BtcProblem& pr, const BtcPlan& plan, cudaStream_t strea
   args.groups = groups;
   args.groupChunks = pr.groupSize >= pr.k ? 1 << 30 : pr.groupSize / 256;
   args.pairsPerSplit = ceilDiv(args.kPairs, plan.splits);
+  args.counters = pr.counters;
+  args.epi = pr.epi;
+  args.fuseEpilogue = plan.fusedEpilogue && !plan.skipEpilogue ? 1 : 0;
   const int tokensPerCta = plan.mTiles * kTileM / plan.rowsPerToken;
   const dim3 grid(ceilDiv(pr.m, tokensPerCta), ceilDiv(args.nTiles, kBtcWarps), ceilDiv(args.kPairs, args.pairsPerSplit));
   switch (pr.p) {
@@ -189,6 +182,7 @@ void btcAccumulate(const BtcProblem& pr, const BtcPlan& plan, cudaStream_t strea
     case 8: launchBtc<8>(plan.rowsPerToken, plan.mTiles, grid, stream, args); break;
     default: throw AbqError("btcAccumulate: weight bits " + std::to_string(pr.p) + " not in 1..8");
   }
+  if (!plan.fusedEpilogue && !plan.skipEpilogue) btcEpilogue(pr.epi, stream);
 }
 
 void btcEpilogue(const EpilogueArgs& e, cudaStream_t stream) {

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "btc-epilogue.cuh"
+
 namespace abq {
 
 /** Canonical planes u32 [p][N][W] -> tile layout (btc-layout.cuh). `tile` holds btcTileWords(p,n,k) u32. */
@@ -21,12 +23,16 @@ struct BtcProblem {
   const uint32_t* wcanon;   // canonical planes (generic path) or nullptr
   const uint32_t* xplanes;  // u32 [q][M][wordsPad]
   int wordsPad;
-  uint32_t* acc;            // u32 [M][N][G]
+  uint32_t* acc;            // u32 [M][N][G], zero on entry
+  unsigned* counters;       // [ceil(N / 64)] CTA arrival counters for the fused epilogue, zero on entry
+  EpilogueArgs epi;         // the epilogue the kernel applies itself when the plan fuses it
 };
 
 /** Which kernel and launch the dispatch table picks; `name` is printed by the benchmark. */
 struct BtcPlan {
   bool generic;
+  bool fusedEpilogue;       // decode: the last CTA of each n-range applies the epilogue
+  bool skipEpilogue;        // leave acc for the caller (tests read it), no epilogue at all
   int rowsPerToken, mTiles, splits;
   std::string name;
 };
@@ -34,18 +40,12 @@ struct BtcPlan {
 /** True when the tile kernel handles this weight group size (whole K or a multiple of 256). */
 bool btcTiledSupportsGroup(int k, int groupSize);
 BtcPlan btcPlan(const BtcProblem& pr, int smCount);
-/** Adds the integer accumulators into acc, which must be zero (the epilogue leaves it so). */
+/** Counters needed by btcAccumulate for N outputs. */
+size_t btcCounterCount(int n);
+/** Integer accumulators into acc (zero on entry), then the epilogue: fused or as its own kernel. */
 void btcAccumulate(const BtcProblem& pr, const BtcPlan& plan, cudaStream_t stream);
 
-/** Group epilogue -> fp16 y [M][N] (DESIGN.md numerics), optional f32 bias [N]. */
-struct EpilogueArgs {
-  int m, n, k, groupSize, actGroup;
-  uint32_t* acc;                                               // [M][N][G]; left zeroed for the next call
-  const float* xScales; const uint8_t* xZeros; const uint32_t* xSums;  // [M][Ga], [M][Ga], [M][G]
-  const float* wScales; const uint8_t* wZeros; const uint32_t* wSums;  // [N][G] each
-  const float* bias;                                           // [N] or nullptr
-  __half* y;
-};
+/** Group epilogue -> fp16 y [M][N] as a separate kernel (btc-epilogue.cuh). */
 void btcEpilogue(const EpilogueArgs& e, cudaStream_t stream);
 
 /** Rows per token of the MMA tile for q activation bits: the next power of two >= q. */

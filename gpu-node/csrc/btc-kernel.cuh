@@ -26,6 +26,7 @@
 //       warp of a CTA reads the same activation words through L1.
 // Counts are u32 and wrap; acc_g <= 255 * 255 * K stays below 2^32 for K <= 66051 (checked on the host).
 #pragma once
+#include "btc-epilogue.cuh"
 #include "btc-layout.cuh"
 #include "ptx.cuh"
 
@@ -44,7 +45,10 @@ struct BtcArgs {
   int m, n, q;
   int nTiles, kPairs, wordsPad;
   int groups, groupChunks;   // weight groups; chunks (256 bits) per group
-  int pairsPerSplit;         // K pairs per CTA along grid z
+  int pairsPerSplit;         // K pairs per CTA along grid z (every z slice is non-empty)
+  unsigned* counters;        // [gridDim.y] arrivals per n-range; the last CTA resets its counter
+  int fuseEpilogue;          // 1: the last CTA of each n-range applies the epilogue (decode)
+  EpilogueArgs epi;
 };
 
 template <int P,   // weight bits = number of B fragments per chunk (1..8)
@@ -58,10 +62,9 @@ __global__ void __launch_bounds__(kBtcThreads, kBtcMinCtas<P, MT>) btcGemmKernel
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, t = lane % 4;
   const int nTile = blockIdx.y * kBtcWarps + warp;
-  if (nTile >= a.nTiles) return;  // warp-uniform; the kernel has no CTA barrier
+  const bool active = nTile < a.nTiles;  // warps past N idle but still reach the fused tail's barriers
   const int pairBegin = blockIdx.z * a.pairsPerSplit;
-  const int pairEnd = min(a.kPairs, pairBegin + a.pairsPerSplit);
-  if (pairBegin >= pairEnd) return;
+  const int pairEnd = active ? min(a.kPairs, pairBegin + a.pairsPerSplit) : pairBegin;
   const int tokenBase = blockIdx.x * kTokensPerCta;
 
   // Word offsets of this lane's two A rows per m-tile (-1: a padding row, which reads as zero).
@@ -136,7 +139,7 @@ __global__ void __launch_bounds__(kBtcThreads, kBtcMinCtas<P, MT>) btcGemmKernel
   // in flight per warp: with few planes, kBatch pairs are loaded together before any MMA; with many,
   // one pair of lookahead overlaps the next loads with this pair's MMAs. With several m-tiles the
   // MMAs of the other warps hide the latency instead (registers go to the accumulators).
-  constexpr int kBatch = MT == 1 ? (8 / P > 1 ? 8 / P : 1) : 1;
+  constexpr int kBatch = MT == 1 && P == 4 ? 2 : 1;  // measured: batching helped P=4, hurt P=2 and 3
   constexpr bool kLookahead = kBatch == 1 && (MT == 1 || 8 * P + 4 * MT <= 40);
   const uint4* wp = a.wtile + (static_cast<size_t>(nTile) * a.kPairs + pairBegin) * P * kLanes + lane;
   if constexpr (kBatch > 1) {
@@ -175,7 +178,29 @@ __global__ void __launch_bounds__(kBtcThreads, kBtcMinCtas<P, MT>) btcGemmKernel
       }
     }
   }
-  flush(group);
+  if (active) flush(group);
+
+  // Fused epilogue (threadFenceReduction pattern): publish this CTA's atomics, count arrivals per
+  // n-range; the last CTA to arrive sees every partial sum and writes y for its 64 outputs.
+  if (!a.fuseEpilogue) return;
+  __shared__ bool isLast;
+  __threadfence();
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    const unsigned arrived = atomicAdd(a.counters + blockIdx.y, 1u);
+    isLast = arrived == gridDim.x * gridDim.z - 1;
+  }
+  __syncthreads();
+  if (!isLast) return;
+  __threadfence();
+  const int groups = (a.epi.k + a.epi.groupSize - 1) / a.epi.groupSize;
+  const int actGroups = (a.epi.k + a.epi.actGroup - 1) / a.epi.actGroup;
+  constexpr int kCols = kBtcWarps * kTileN;
+  for (int i = threadIdx.x; i < a.m * kCols; i += kBtcThreads) {
+    const int col = blockIdx.y * kCols + i % kCols;
+    if (col < a.n) epilogueOutput(a.epi, i / kCols, col, groups, actGroups);
+  }
+  if (threadIdx.x == 0) a.counters[blockIdx.y] = 0;  // ready for the next call
 }
 
 }  // namespace abq

@@ -118,13 +118,13 @@ void Linear::release() {
   freeDevice(wTile_); freeDevice(wCanon_); freeDevice(wScales_); freeDevice(wZeros_); freeDevice(wSums_);
   freeDevice(tScales_); freeDevice(tZeros_); freeDevice(bias_);
   freeDevice(xPlanes_); freeDevice(xScales_); freeDevice(xZeros_); freeDevice(xSums_); freeDevice(acc_);
-  freeDevice(xPadded_); freeDevice(partial_);
+  freeDevice(xPadded_); freeDevice(partial_); freeDevice(counters_);
 }
 
 void Linear::ensureWorkspace(int m) {
   if (m <= wsTokens_) return;
   freeDevice(xPlanes_); freeDevice(xScales_); freeDevice(xZeros_); freeDevice(xSums_); freeDevice(acc_);
-  freeDevice(xPadded_); freeDevice(partial_);
+  freeDevice(xPadded_); freeDevice(partial_); freeDevice(counters_);
   const int n = spec_.n, k = spec_.k;
   if (a16_) {
     xPadded_ = alloc<__half>(static_cast<size_t>(m) * a16PaddedK(spec_.wbits, k));
@@ -136,8 +136,11 @@ void Linear::ensureWorkspace(int m) {
     xZeros_ = alloc<uint8_t>(static_cast<size_t>(m) * actGroups_);
     xSums_ = alloc<uint32_t>(static_cast<size_t>(m) * groups_);
     acc_ = alloc<uint32_t>(static_cast<size_t>(m) * n * groups_);
-    // The accumulate kernels add into acc and the epilogue zeroes what it reads, so it starts at 0.
+    // The accumulate kernels add into acc and the epilogue zeroes what it reads, so it starts at 0;
+    // the fused epilogue's arrival counters likewise return to 0 after every call.
     CUDA_CHECK(cudaMemset(acc_, 0, static_cast<size_t>(m) * n * groups_ * sizeof(uint32_t)));
+    counters_ = alloc<unsigned>(btcCounterCount(n));
+    CUDA_CHECK(cudaMemset(counters_, 0, btcCounterCount(n) * sizeof(unsigned)));
   }
   wsTokens_ = m;
 }
@@ -166,15 +169,20 @@ void Linear::multiply(const __half* x, int m, __half* y, cudaStream_t stream, Fo
     return;
   }
   try {
-    BtcProblem pr{m, spec_.n, spec_.k, spec_.wbits, spec_.abits, groupSize_, wTile_, wCanon_, xPlanes_, wordsPad_, acc_};
-    btcAccumulate(pr, btcPlan(pr, smCount_), stream);
+    EpilogueArgs e{m, spec_.n, spec_.k, groupSize_, actGroup_, acc_, xScales_, xZeros_, xSums_, wScales_, wZeros_, wSums_, bias_, y};
+    BtcProblem pr{m, spec_.n, spec_.k, spec_.wbits, spec_.abits, groupSize_, wTile_, wCanon_, xPlanes_, wordsPad_, acc_,
+                  counters_, e};
+    BtcPlan plan = btcPlan(pr, smCount_);
     if (debug) {  // the epilogue zeroes acc, so read it first
+      plan.skipEpilogue = true;
+      btcAccumulate(pr, plan, stream);
       CUDA_CHECK(cudaStreamSynchronize(stream));
       debug->acc.resize(static_cast<size_t>(m) * spec_.n * groups_);
       CUDA_CHECK(cudaMemcpy(debug->acc.data(), acc_, debug->acc.size() * 4, cudaMemcpyDeviceToHost));
+      btcEpilogue(e, stream);
+    } else {
+      btcAccumulate(pr, plan, stream);
     }
-    EpilogueArgs e{m, spec_.n, spec_.k, groupSize_, actGroup_, acc_, xScales_, xZeros_, xSums_, wScales_, wZeros_, wSums_, bias_, y};
-    btcEpilogue(e, stream);
   } catch (...) {
     wsTokens_ = 0;  // acc may hold partial sums: reallocate (and zero) it on the next call
     throw;

@@ -80,7 +80,7 @@ class Linear {
   // Workspace (device), grown to the largest M seen.
   int wsTokens_ = 0;
   uint32_t* xPlanes_ = nullptr; float* xScales_ = nullptr; uint8_t* xZeros_ = nullptr; uint32_t* xSums_ = nullptr;
-  uint32_t* acc_ = nullptr; __half* xPadded_ = nullptr; float* partial_ = nullptr;
+  uint32_t* acc_ = nullptr; __half* xPadded_ = nullptr; float* partial_ = nullptr; unsigned* counters_ = nullptr;
 };
 
 }  // namespace abq

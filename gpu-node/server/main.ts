@@ -7,6 +7,7 @@
  * drain: /health turns to `draining`, new requests get 503, streams in flight finish (up to
  * --drain-timeout-ms), then the process exits.
  */
+import '../../shared/auth/node.ts'; // node:crypto HMAC for signature checks (much cheaper than WebCrypto on Node)
 import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';

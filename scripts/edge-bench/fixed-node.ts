@@ -4,6 +4,7 @@
  * model time, which on a 2-core machine would otherwise cap the load far below 1,000 req/s. It is
  * labelled as such in docs/BENCHMARKS.md and is not a serving backend.
  */
+import '../../shared/auth/node.ts';
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { createNodeApp } from '../../gpu-node/server/app.ts';

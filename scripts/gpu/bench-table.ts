@@ -68,14 +68,15 @@ export function buildReport(bench: (Header | BenchRow)[], base: BaseRow[], comma
     const vsInt8 = minOf(big.map((r) => { const b = baseOf(r); return b?.int8Us ? b.int8Us / r.totalUs : NaN; }));
     const peakShare = rc[0].q <= 8 ? minOf(big.map((r) => (2 * r.m * r.n * r.k) / (r.totalUs * 1e-6) / (BTC_PEAK_OPS / (r.p * r.q)))) : NaN;
     const verdict = (x: number, ok: boolean): string => (Number.isFinite(x) ? (ok ? 'met' : 'not met') : 'n/a');
-    summary.push(`| ${c} | ${fmt(100 * bwShare, 0)}% | ${verdict(bwShare, bwShare >= BW_TARGET)} | ${fmt(ratio, 2)}x ${verdict(ratio, ratio <= SMALL_BATCH_TARGET)} | ${fmt(vsInt8, 2)}x ${verdict(vsInt8, vsInt8 >= 1)} | ${Number.isFinite(peakShare) ? `${fmt(100 * peakShare, 0)}%` : 'n/a'} |`);
+    const num = (x: number, unit: string, d: number): string => (Number.isFinite(x) ? `${fmt(x, d)}${unit} ` : '');
+    summary.push(`| ${c} | ${num(100 * bwShare, '%', 0)}| ${verdict(bwShare, bwShare >= BW_TARGET)} | ${num(ratio, 'x', 2)}${verdict(ratio, ratio <= SMALL_BATCH_TARGET)} | ${num(vsInt8, 'x', 2)}${verdict(vsInt8, vsInt8 >= 1)} | ${num(100 * peakShare, '%', 0) || 'n/a'} |`);
   }
   const summaryText = summary.join('\n');
   const markdown = ['### Targets', '', summaryText, '', '### All measurements', '', ...lines].join('\n');
   return { markdown, summary: summaryText };
 }
 
-function main(): void {
+export function main(): void {
   const args = process.argv.slice(2);
   const opt = (name: string): string | undefined => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
   const [benchFile, baseFile] = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'));
@@ -89,4 +90,4 @@ function main(): void {
   console.log(summary);
 }
 
-main();
+if (process.argv[1] && /bench-table\.(ts|mjs|js)$/.test(process.argv[1])) main();

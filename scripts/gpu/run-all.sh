@@ -19,7 +19,8 @@ if ! command -v node >/dev/null 2>&1; then
   xz -dc .device/node.xz > /tmp/node && chmod +x /tmp/node && export PATH=/tmp:$PATH
 fi
 if [ -x node_modules/.bin/esbuild ]; then npm run -s gpu:bundle || exit 1; fi
-if [ ! -f "$ABQ_GPU_ADDON" ] || [ ! -x "$BENCH_BIN" ]; then node gpu-node/scripts/build.mjs --require || exit 1; fi
+# Always (incremental): a warm GPU machine keeps gpu-node/build between calls, which may be stale.
+node gpu-node/scripts/build.mjs --require > "$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv > "$OUT/device.txt" 2>&1
 cat "$OUT/device.txt"
 

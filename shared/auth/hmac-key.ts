@@ -7,16 +7,48 @@
 export const MIN_SECRET_LENGTH = 32;
 const MAX_CACHED_KEYS = 16;
 
-const keyCache = new Map<string, Promise<CryptoKey>>();
-const encoder = new TextEncoder();
+/**
+ * A synchronous HMAC-SHA256 (Node's node:crypto, registered by the Node entry points through
+ * shared/auth/node.ts). WebCrypto's HMAC is asynchronous and, on Node, runs each call as a thread-pool
+ * job: about 0.1-0.2 ms per signature, most of the edge's per-request budget. Runtimes without a
+ * registered implementation (workerd, browsers) use WebCrypto.
+ */
+export type SyncHmac = (secret: string, data: Uint8Array) => Uint8Array;
+let syncHmac: SyncHmac | undefined;
 
-export function hmacKey(secret: string): Promise<CryptoKey> {
+export function registerSyncHmac(impl: SyncHmac | undefined): void {
+  syncHmac = impl;
+}
+
+/** HMAC-SHA256 of `data` under `secret`. */
+export async function hmacSha256(secret: string, data: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
+  checkSecret(secret);
+  if (syncHmac) return syncHmac(secret, data);
+  return new Uint8Array(await crypto.subtle.sign('HMAC', await hmacKey(secret), data));
+}
+
+/** Constant-time comparison of two MACs. */
+export function equalMacs(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
+  return diff === 0;
+}
+
+function checkSecret(secret: string): void {
   if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH) {
     throw new Error(
       `shared secret too short (${typeof secret === 'string' ? secret.length : typeof secret} characters); ` +
         `use at least ${MIN_SECRET_LENGTH}, e.g. \`openssl rand -hex 32\``,
     );
   }
+}
+
+const keyCache = new Map<string, Promise<CryptoKey>>();
+const encoder = new TextEncoder();
+
+export function hmacKey(secret: string): Promise<CryptoKey> {
+  checkSecret(secret);
   let key = keyCache.get(secret);
   if (!key) {
     if (keyCache.size >= MAX_CACHED_KEYS) keyCache.delete(keyCache.keys().next().value as string);

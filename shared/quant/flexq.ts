@@ -4,7 +4,7 @@
  * layer's activations are kept at 8 bits. Layers are ranked by that benefit; the top `budget`
  * fraction (or all above `threshold` nats) keep A8. The chosen names are returned for printing.
  */
-import { buildQuantizedLlama } from './build-model.ts';
+import { buildQuantizedLlama, layersForModel } from './build-model.ts';
 import { samplesLoss } from './perplexity.ts';
 import type { QuantizedModel } from './pipeline.ts';
 
@@ -20,7 +20,7 @@ export function selectA8Layers(qm: QuantizedModel, samples: Int32Array[], o: Fle
   const cfg = qm.source.config;
   const floats = (n: string) => qm.floats.get(n);
   const sub = samples.slice(0, SENSITIVITY_SAMPLES);
-  const asLayers = () => qm.layers.map((l) => ({ name: l.name, abits: l.spec.abits, actGroup: l.spec.actGroup, quantized: l.quantized, packed: l.packed }));
+  const asLayers = () => layersForModel(qm.layers);
   const baseLoss = samplesLoss(buildQuantizedLlama(cfg, asLayers(), floats, 'simulated'), sub);
   const benefit = qm.layers.map((l, i) => {
     const layers = asLayers();

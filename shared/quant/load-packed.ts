@@ -7,7 +7,6 @@
 import { readPackedModel } from '../format/packed-dir.ts';
 import { parseLlamaConfig, type LlamaConfig } from '../model/config.ts';
 import type { LlamaModel } from '../model/llama.ts';
-import { unpackBitPlanes } from '../format/bitplanes.ts';
 import { buildQuantizedLlama, type LayerForModel, type QuantPath } from './build-model.ts';
 
 export async function loadPackedLlama(dir: string, path: QuantPath = 'integer'): Promise<{ config: LlamaConfig; model: LlamaModel }> {
@@ -15,7 +14,6 @@ export async function loadPackedLlama(dir: string, path: QuantPath = 'integer'):
   const config = parseLlamaConfig(pm.config);
   const layers: LayerForModel[] = [...pm.layers.values()].map(({ spec, weights }) => ({
     name: spec.name, abits: spec.abits, actGroup: spec.actGroupSize === 0 ? spec.inFeatures : spec.actGroupSize, packed: weights,
-    quantized: { n: weights.n, k: weights.k, bits: weights.bits, groupSize: weights.groupSize, codes: path === 'simulated' ? unpackBitPlanes(weights.planes, weights.n, weights.k, weights.bits) : new Uint8Array(0), scales: weights.scales, zeros: weights.zeros },
   }));
   const model = buildQuantizedLlama(config, layers, (n) => (pm.hasFloat(n) ? pm.float(n) : undefined), path);
   return { config, model };

@@ -31,7 +31,6 @@ import { linearModuleName } from '../model/weights.ts';
 import { loadTokenizer } from '../tokenizer/load-tokenizer.ts';
 import type { LinearName } from '../model/llama.ts';
 import type { PackedWeights } from '../numerics/packed-linear-ref.ts';
-import type { QuantizedWeights } from '../numerics/weight-quant.ts';
 import type { RopeTable } from './autograd/index.ts';
 
 export interface CalibrationSettings { file: string; nsamples: number; seqlen: number; seed: number; skip: number }
@@ -60,7 +59,8 @@ export interface QuantizeProgress {
 
 export interface BlockReport { layer: number; resumed: boolean; initialLoss?: number; finalLoss?: number; fellBack?: string }
 
-export interface QuantizedLayer { name: string; spec: LayerQuantSpec; quantized: QuantizedWeights; packed: PackedWeights }
+/** One packed linear (the codes live only in the bit planes, so the output holds wbits bits per weight). */
+export interface QuantizedLayer { name: string; spec: LayerQuantSpec; packed: PackedWeights }
 
 export interface QuantizedModel {
   source: ModelSource;
@@ -169,7 +169,7 @@ export async function quantizeModel(o: QuantizeOptions): Promise<QuantizedModel>
       for (const n of LINEAR_NAMES) {
         const f = folded.linears[n];
         const q = quantizeFolded(f);
-        layers.push({ name: linearModuleName(l, n), spec: f.spec, quantized: q, packed: packQuantized(q, f.bias) });
+        layers.push({ name: linearModuleName(l, n), spec: f.spec, packed: packQuantized(q, f.bias) });
       }
       floats.set(`model.layers.${l}.input_layernorm.weight`, folded.inputNorm);
       floats.set(`model.layers.${l}.post_attention_layernorm.weight`, folded.postNorm);

@@ -6,7 +6,7 @@
  */
 import { quantizeWeightsRef, dequantizeWeightsRef, type QuantizedWeights } from '../numerics/weight-quant.ts';
 import { PackedLinearRef, type PackedWeights } from '../numerics/packed-linear-ref.ts';
-import { packBitPlanes } from '../format/bitplanes.ts';
+import { packBitPlanes, unpackBitPlanes } from '../format/bitplanes.ts';
 import { matmulTransB, type Linear } from '../model/linear.ts';
 import { fakeQuantActArray } from './fake-quant.ts';
 import { toWeightSpec } from './quant-config.ts';
@@ -29,11 +29,14 @@ export class FakeQuantLinear implements Linear {
   readonly inFeatures: number;
   readonly outFeatures: number;
   private readonly dense: Float32Array;
+  readonly bias?: Float32Array;
 
-  constructor(q: QuantizedWeights, readonly abits: number, readonly actGroup: number, readonly bias?: Float32Array) {
-    this.inFeatures = q.k;
-    this.outFeatures = q.n;
-    this.dense = dequantizeWeightsRef(q);
+  constructor(p: PackedWeights, readonly abits: number, readonly actGroup: number) {
+    this.inFeatures = p.k;
+    this.outFeatures = p.n;
+    this.bias = p.bias;
+    const codes = unpackBitPlanes(p.planes, p.n, p.k, p.bits);
+    this.dense = dequantizeWeightsRef({ n: p.n, k: p.k, bits: p.bits, groupSize: p.groupSize, codes, scales: p.scales, zeros: p.zeros });
   }
 
   forward(x: Float32Array, m: number): Float32Array {

@@ -14,22 +14,28 @@ export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'gene
 
 export function packedLayerSpecs(qm: QuantizedModel): PackedLayerSpec[] {
   return qm.layers.map((l) => ({
-    name: l.name, inFeatures: l.quantized.k, outFeatures: l.quantized.n, wbits: l.spec.wbits, levels: l.spec.levels, groupSize: l.spec.groupSize,
+    name: l.name, inFeatures: l.packed.k, outFeatures: l.packed.n, wbits: l.spec.wbits, levels: l.spec.levels, groupSize: l.spec.groupSize,
     symmetric: l.spec.symmetric, abits: l.spec.abits, actGroupSize: l.spec.actGroup, method: qm.method.name, hasBias: !!l.packed.bias,
   }));
 }
 
 /** Bytes the packed folder's weights take (bit planes, F16 scales, U8 zeros, biases, float tensors). */
-export function packedSizeBytes(qm: QuantizedModel, floatBytes = 4): number {
+export function packedSizeBytes(qm: QuantizedModel, floatBytes = floatDtype(qm.source.dtype('model.embed_tokens.weight')) === 'F32' ? 4 : 2): number {
   let s = 0;
   for (const l of qm.layers) s += l.packed.planes.byteLength + l.packed.scales.length * 2 + l.packed.zeros.byteLength + (l.packed.bias?.byteLength ?? 0);
   for (const f of qm.floats.values()) s += f.length * floatBytes;
   return s;
 }
 
+function floatDtype(d: string): 'F32' | 'F16' | 'BF16' {
+  return d === 'F16' || d === 'BF16' ? d : 'F32';
+}
+
 export async function writeQuantizedModel(dir: string, qm: QuantizedModel, figures: CardFigures = {}): Promise<void> {
   const src = qm.source;
-  const floats: FloatTensorSpec[] = [...qm.floats.entries()].map(([name, data]) => ({ name, dtype: 'F32', shape: name.endsWith('embed_tokens.weight') || name === 'lm_head.weight' ? [data.length / src.config.hiddenSize, src.config.hiddenSize] : [data.length] }));
+  // Float tensors keep the source's dtype (F16/BF16 checkpoints stay 16-bit).
+  const dtype = floatDtype(src.dtype('model.embed_tokens.weight'));
+  const floats: FloatTensorSpec[] = [...qm.floats.entries()].map(([name, data]) => ({ name, dtype, shape: name.endsWith('embed_tokens.weight') || name === 'lm_head.weight' ? [data.length / src.config.hiddenSize, src.config.hiddenSize] : [data.length] }));
   const extraFiles: ExtraFile[] = [];
   for (const f of TOKENIZER_FILES) {
     const from = path.join(src.dir, f);

@@ -8,6 +8,7 @@ import { describeWithShared, STORIES260K_DIR } from '../helpers/shared-data.ts';
 import { createEdgeApp, type EdgeApp } from '../../edge/app.ts';
 import { post, readSseText, scriptedBackend, storiesModel, testConfig, TEST_SECRET } from './helpers/fixtures.ts';
 import { startNodeProcess, type NodeProcess } from './helpers/node-process.ts';
+import { createNodeHttpFetch } from '../../edge/node-fetch.ts';
 
 const HEALTH_INTERVAL_MS = 150;
 
@@ -38,6 +39,7 @@ describeWithShared('edge routing over two real nodes', () => {
       models: [model],
       localBackends: [scriptedBackend({ tokens: [403, 407, 261, 378] })],
       healthChecks: 'timer',
+      fetch: createNodeHttpFetch(), // what edge/node.ts uses (workerd's fetch is covered by test/runtime/workerd)
     });
     await waitFor(() => edge.runtime.registry.list().every((n) => n.status === 'up'), 'both nodes up');
   });

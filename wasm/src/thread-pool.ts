@@ -29,10 +29,12 @@ export class ThreadPool implements ParallelRunner {
       const w = new Worker(new URL('./kernel-worker.mjs', import.meta.url), {
         workerData: { module, memory, control, index: i, kernelNames: PARALLEL_KERNELS },
       });
-      w.unref();
       workers.push(w);
     }
     await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => { w.once('online', () => resolve()); w.once('error', reject); })));
+    // Idle workers must not keep the process alive when an engine is dropped without close().
+    // (Unref only now: while starting, they are what keeps the event loop running.)
+    for (const w of workers) w.unref();
     return new ThreadPool(threads, workers, new Int32Array(control), local);
   }
 

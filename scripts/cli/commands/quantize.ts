@@ -9,7 +9,7 @@ import {
 } from '../../../shared/quant/index.ts';
 import { ModelSource } from '../../../shared/quant/model-source.ts';
 import { writeQuantizedModel, packedSizeBytes } from '../../../shared/quant/write-packed.ts';
-import { buildQuantizedLlama } from '../../../shared/quant/build-model.ts';
+import { buildQuantizedLlama, layersForModel } from '../../../shared/quant/build-model.ts';
 import { evaluatePerplexity, prepareEval } from '../../../shared/eval/index.ts';
 import { loadTokenizer } from '../../../shared/tokenizer/load-tokenizer.ts';
 import { loadLlamaModel } from '../../../shared/model/load.ts';
@@ -124,7 +124,7 @@ export const quantizeCommand: Command = {
       const stories = o['eval-stories'] === undefined ? undefined : intOption(o, 'eval-stories', undefined, 1, 2 ** 31 - 1);
       const plan = prepareEval(await readFile(o.eval, 'utf8'), tok, { protocol: 'stream', seqlen: Math.min(EVAL_SEQLEN, qm.source.config.maxPositionEmbeddings), stories });
       const fp = await evaluatePerplexity((await loadLlamaModel(model)).model, plan);
-      const layers = qm.layers.map((l) => ({ name: l.name, abits: l.spec.abits, actGroup: l.spec.actGroup, quantized: l.quantized, packed: l.packed }));
+      const layers = layersForModel(qm.layers);
       const q = await evaluatePerplexity(buildQuantizedLlama(qm.source.config, layers, (n) => qm.floats.get(n), 'integer'), plan);
       perplexity[`${o.eval.split(/[\\/]/).pop()}${stories ? `, first ${stories} documents` : ''} (stream, ${plan.seqlen})`] = { fp: fp.ppl, quant: q.ppl, path: 'integer' };
       console.log(`perplexity: full precision ${fp.ppl.toFixed(4)}, ${settingsLabel(settings)} ${q.ppl.toFixed(4)}`);

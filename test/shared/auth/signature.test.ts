@@ -40,3 +40,22 @@ describe('edge-to-node request signatures', () => {
     await expect(signRequest({ ...base, secret: 'short' })).rejects.toThrow(/at least 32/);
   });
 });
+
+describe('node:crypto and WebCrypto HMAC agree', () => {
+  it('a signature made with one verifies with the other', async () => {
+    const { registerSyncHmac } = await import('../../../shared/auth/index.ts');
+    const { useNodeCrypto } = await import('../../../shared/auth/node.ts');
+    try {
+      useNodeCrypto();
+      const fromNode = await signRequest(base);
+      registerSyncHmac(undefined);
+      expect(await verifyRequest({ ...base, header: fromNode })).toMatchObject({ ok: true });
+      const fromWeb = await signRequest(base);
+      useNodeCrypto();
+      expect(await verifyRequest({ ...base, header: fromWeb })).toMatchObject({ ok: true });
+      expect(await verifyRequest({ ...base, header: fromWeb, body: 'x' })).toEqual({ ok: false, reason: 'bad-signature' });
+    } finally {
+      registerSyncHmac(undefined);
+    }
+  });
+});

@@ -90,7 +90,7 @@ describe('simulated and packed integer linear agree', () => {
     const x = new Rng(7).fillNormal(new Float32Array(5 * K));
     for (const spec of [{ bits: 4, groupSize: 32, symmetric: false }, { bits: 3, groupSize: 64, symmetric: true, levels: 5 }]) {
       const q = quantizeWeightsRef(w, N, K, spec);
-      const sim = new FakeQuantLinear(q, 8, K).forward(x, 5);
+      const sim = new FakeQuantLinear(packQuantized(q), 8, K).forward(x, 5);
       const int = packedLinear(packQuantized(q), 8, K).forward(x, 5);
       for (let i = 0; i < sim.length; i++) expect(Math.abs(sim[i] - int[i])).toBeLessThan(1e-5 * (1 + Math.abs(int[i])));
     }

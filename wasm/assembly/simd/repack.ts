@@ -6,32 +6,55 @@
 const BYTE_OF_LANE: v128 = i8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
 const BIT_OF_LANE: v128 = i8x16(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
 
-export function repackToContainers(planes: usize, p: i32, n: i32, k: i32, wd: i32, c: i32, vecsPerRow: i32,
-  out: usize, scratch: usize): void {
+// @ts-ignore: decorator
+@inline function sliceBits(acc: v128, src: usize, p: i32, planeStride: usize, firstBit: i32): v128 {
+  let mask = i8x16.splat(<i8>firstBit); // bit s*c+j of each byte, doubled per plane
+  for (let j = 0; j < p; j++) {
+    const bytes = i8x16.swizzle(v128.load16_splat(src), BYTE_OF_LANE);
+    const hit = i8x16.eq(v128.and(bytes, BIT_OF_LANE), BIT_OF_LANE);
+    acc = v128.or(acc, v128.and(hit, mask));
+    mask = i8x16.add(mask, mask);
+    src += planeStride;
+  }
+  return acc;
+}
+
+/** One container width, a compile-time constant at each call, so the slice loop folds away. */
+// @ts-ignore: decorator
+@inline function repackC(c: i32, planes: usize, p: i32, n: i32, wd: i32, vecsPerRow: i32, out: usize): void {
   const slices = 8 / c;
   const halves = wd * 2;
   const planeStride = (<usize>n * <usize>wd) << 2;
+  // Vectors whose slices all lie inside the row; the last one may run past wd (its rest is zero).
+  const fullVecs = min(vecsPerRow, halves / slices);
   for (let row = 0; row < n; row++) {
     const rowPlanes = planes + ((<usize>row * <usize>wd) << 2);
     let dst = out + <usize>row * <usize>vecsPerRow * 16;
-    for (let v = 0; v < vecsPerRow; v++) {
+    let src = rowPlanes;
+    for (let v = 0; v < fullVecs; v++) {
+      let acc = i32x4.splat(0);
+      for (let s = 0; s < slices; s++) acc = sliceBits(acc, src + (<usize>s << 1), p, planeStride, 1 << (s * c));
+      v128.store(dst, acc);
+      dst += 16;
+      src += <usize>slices << 1;
+    }
+    for (let v = fullVecs; v < vecsPerRow; v++) {
       let acc = i32x4.splat(0);
       for (let s = 0; s < slices; s++) {
-        const h = v * slices + s;
-        if (h >= halves) break;
-        let src = rowPlanes + (<usize>h << 1);
-        for (let j = 0; j < p; j++) {
-          const bytes = i8x16.swizzle(v128.load16_splat(src), BYTE_OF_LANE);
-          const hit = i8x16.eq(v128.and(bytes, BIT_OF_LANE), BIT_OF_LANE);
-          const bit: i32 = 1 << (s * c + j);
-          acc = v128.or(acc, v128.and(hit, i8x16.splat(<i8>bit)));
-          src += planeStride;
-        }
+        if (v * slices + s >= halves) break;
+        acc = sliceBits(acc, rowPlanes + (<usize>(v * slices + s) << 1), p, planeStride, 1 << (s * c));
       }
       v128.store(dst, acc);
       dst += 16;
     }
   }
+}
+
+export function repackToContainers(planes: usize, p: i32, n: i32, k: i32, wd: i32, c: i32, vecsPerRow: i32,
+  out: usize, scratch: usize): void {
+  if (c == 2) repackC(2, planes, p, n, wd, vecsPerRow, out);
+  else if (c == 4) repackC(4, planes, p, n, wd, vecsPerRow, out);
+  else repackC(8, planes, p, n, wd, vecsPerRow, out);
 }
 
 /**

@@ -1,0 +1,40 @@
+// The group epilogue (DESIGN.md numerics), shared by the separate epilogue kernel (large M) and the
+// BTC kernel's fused tail (decode: the last CTA of an n-range applies it, saving a launch).
+//   y[m, n] = sum_g s_x[m, ag] s_w[n, g] (acc_g - z_w Sx_g[m] - z_x Sw_g[n] + K_g z_x z_w)  (+ bias[n])
+#pragma once
+#include <cuda_fp16.h>
+#include <cstdint>
+
+namespace abq {
+
+struct EpilogueArgs {
+  int m, n, k, groupSize, actGroup;
+  uint32_t* acc;                                               // [M][N][G]; left zeroed for the next call
+  const float* xScales; const uint8_t* xZeros; const uint32_t* xSums;  // [M][Ga], [M][Ga], [M][G]
+  const float* wScales; const uint8_t* wZeros; const uint32_t* wSums;  // [N][G] each
+  const float* bias;                                           // [N] or nullptr
+  __half* y;                                                   // [M][N]
+};
+
+/** One output; reads acc through L2 (__ldcg: it was written by other CTAs' atomics) and zeroes it. */
+__device__ __forceinline__ void epilogueOutput(const EpilogueArgs& e, int row, int col, int groups, int actGroups) {
+  const size_t idx = static_cast<size_t>(row) * e.n + col;
+  float y = 0.f;
+  for (int g = 0; g < groups; g++) {
+    const int kg = min(e.k, (g + 1) * e.groupSize) - g * e.groupSize;
+    const int ag = actGroups == 1 ? 0 : (g * e.groupSize) / e.actGroup;
+    const uint32_t zx = e.xZeros[static_cast<size_t>(row) * actGroups + ag];
+    const size_t wi = static_cast<size_t>(col) * groups + g;
+    const uint32_t zw = e.wZeros[wi];
+    // Exact in wrapping u32: the true value sum_k (x-zx)(w-zw) fits in int32.
+    const uint32_t bracket = __ldcg(e.acc + idx * groups + g) - zw * e.xSums[static_cast<size_t>(row) * groups + g] -
+                             zx * e.wSums[wi] + static_cast<uint32_t>(kg) * zx * zw;
+    y = fmaf(e.xScales[static_cast<size_t>(row) * actGroups + ag] * e.wScales[wi],
+             static_cast<float>(static_cast<int32_t>(bracket)), y);
+    e.acc[idx * groups + g] = 0;  // ready for the next call's atomics: no memset launch
+  }
+  if (e.bias) y += e.bias[col];
+  e.y[idx] = __float2half_rn(y);
+}
+
+}  // namespace abq
