@@ -28,6 +28,8 @@ export function createNodeHttpFetch(): FetchLike & { close(): void } {
         const stream = status === 204 || status === 304 ? null : webStreamOf(res);
         resolve(new Response(stream, { status, headers: h }));
       });
+      // Small writes (one SSE event, one request) must not wait for Nagle's algorithm.
+      req.once('socket', (socket) => socket.setNoDelay(true));
       const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError'));
       signal?.addEventListener('abort', onAbort, { once: true });
       req.once('close', () => signal?.removeEventListener('abort', onAbort));

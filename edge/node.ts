@@ -27,6 +27,19 @@ export interface StartedEdge {
   close(): Promise<void>;
 }
 
+/**
+ * Marks SSE responses as chunked for @hono/node-server: without it, the adapter tries to read the
+ * first chunks to compute a content-length and waits on a timer when they are not ready yet, which
+ * delays the first streamed token by a timer tick (milliseconds on a loaded machine).
+ */
+function withChunkedStreams(fetchFn: (req: Request, env?: unknown) => Response | Promise<Response>) {
+  return async (req: Request, env?: unknown): Promise<Response> => {
+    const res = await fetchFn(req, env);
+    if (res.headers.get('content-type')?.startsWith('text/event-stream')) res.headers.set('transfer-encoding', 'chunked');
+    return res;
+  };
+}
+
 /** Starts the edge on Node; env defaults to process.env. */
 export async function startEdgeServer(env: EnvRecord = process.env, opts: { port?: number; host?: string } = {}): Promise<StartedEdge> {
   const config = parseEdgeConfig(env);
@@ -44,7 +57,7 @@ export async function startEdgeServer(env: EnvRecord = process.env, opts: { port
   await edge.runtime.health?.checkAll();
   const host = opts.host ?? (env.ABQ_HOST as string | undefined) ?? '127.0.0.1';
   const port = opts.port ?? Number(env.ABQ_PORT ?? DEFAULT_PORT);
-  const server = serve({ fetch: edge.app.fetch, hostname: host, port }) as Server;
+  const server = serve({ fetch: withChunkedStreams(edge.app.fetch), hostname: host, port }) as Server;
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

@@ -135,7 +135,8 @@ export function createNodeApp(opts: NodeAppOptions): NodeApp {
         release();
       },
     });
-    return new Response(body, { headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' } });
+    // `chunked` also tells @hono/node-server not to wait (on a timer) for more chunks before sending.
+    return new Response(body, { headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'transfer-encoding': 'chunked' } });
   });
 
   app.notFound((c) => c.json({ error: { message: `no route ${c.req.method} ${c.req.path}`, code: 'not_found' } }, 404));

@@ -3,6 +3,7 @@
  * docs/BENCHMARKS.md section and a short target summary, printed last.
  *
  *   tsx scripts/gpu/bench-table.ts BENCH.jsonl BASELINES.jsonl [--md OUT.md] [--write-doc] [--command "..."]
+ *     [--date YYYY-MM-DD] [--logs check.log,memcheck.log,racecheck.log]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { replaceBenchSection } from '../lib/bench-doc.ts';
@@ -83,7 +84,13 @@ export function main(): void {
   if (!benchFile || !baseFile) throw new Error('usage: bench-table.ts BENCH.jsonl BASELINES.jsonl [--md OUT.md] [--write-doc] [--command "..."] [--date YYYY-MM-DD]');
   const command = opt('--command') ?? 'bash scripts/gpu/run-all.sh';
   const date = opt('--date') ?? new Date().toISOString().slice(0, 10);
-  const { markdown, summary } = buildReport(readLines(benchFile), readLines(baseFile), command, date);
+  const report = buildReport(readLines(benchFile), readLines(baseFile), command, date);
+  const { summary } = report;
+  let { markdown } = report;
+  // Correctness lines of the same run (check.log, memcheck.log, racecheck.log), quoted as they are.
+  const logs = (opt('--logs') ?? '').split(',').filter(Boolean);
+  const checkLines = logs.flatMap((f) => readFileSync(f, 'utf8').split('\n').filter((l) => /^check:|ERROR SUMMARY|RACECHECK SUMMARY/.test(l)));
+  if (checkLines.length) markdown = `### Correctness in the same run\n\n${checkLines.map((l) => `- \`${l.replace(/^=+ /, '')}\``).join('\n')}\n\n${markdown}`;
   const md = opt('--md');
   if (md) writeFileSync(md, `${markdown}\n`);
   if (args.includes('--write-doc')) replaceBenchSection('gpu-btc-kernels', `## GPU kernels (CUDA, BTC arbitrary-bit GEMM/GEMV)\n\n${markdown}`);

@@ -45,7 +45,8 @@ if [ "$MODE" = all ] || [ "$MODE" = bench ] || [ "$MODE" = quick-bench ]; then
   echo "== benchmark"
   "$BENCH_BIN" $q --out "$OUT/bench.jsonl" 2> "$OUT/bench.err" || { cat "$OUT/bench.err"; status=1; }
   PYTHONUNBUFFERED=1 python3 scripts/gpu/baselines.py $q --out "$OUT/baselines.jsonl" 2>> "$OUT/bench.err" || { tail -5 "$OUT/bench.err"; status=1; }
-  node .device/gpu-bench-table.mjs "$OUT/bench.jsonl" "$OUT/baselines.jsonl" --md "$OUT/table.md" \
+  logs=""; for f in check memcheck racecheck; do [ -f "$OUT/$f.log" ] && logs="$logs${logs:+,}$OUT/$f.log"; done
+  node .device/gpu-bench-table.mjs "$OUT/bench.jsonl" "$OUT/baselines.jsonl" --md "$OUT/table.md" ${logs:+--logs "$logs"} \
     --command "bash scripts/gpu/run-all.sh $MODE" || status=1
 fi
 exit $status
