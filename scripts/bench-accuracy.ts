@@ -7,7 +7,8 @@
  * Metrics per job:
  *   quant  quantize (calibrating on TinyStories stories 500..999), write the packed folder, and
  *          measure the simulated path on TinyStories stories 0..499 (stream protocol, 512 windows)
- *   int    the packed folder through the integer path (PackedLinearRef) on the same text
+ *   int    the packed folder through the integer path (PackedLinearRef) and the simulated path, both on
+ *          the first 100 stories (the integer reference is slow)
  *   wiki   the packed folder (simulated path) on WikiText-2 test (GPTQ protocol, 512 windows, capped)
  *
  *   npx tsx scripts/bench-accuracy.ts [--jobs 2] [--only id,id] [--metrics quant,int,wiki] [--write-doc-only]
@@ -20,7 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { accuracyJobs, type AccuracyJob } from './lib/accuracy-jobs.ts';
 import { writeAccuracyDoc, type AccuracyRecord } from './lib/accuracy-doc.ts';
-import { quantizeModel, settingsLabel } from '../shared/quant/index.ts';
+import { quantizeModel, settingsLabel, methodTraits } from '../shared/quant/index.ts';
 import { writeQuantizedModel, packedSizeBytes } from '../shared/quant/write-packed.ts';
 import { buildQuantizedLlama, layersForModel } from '../shared/quant/build-model.ts';
 import { loadPackedLlama } from '../shared/quant/load-packed.ts';
@@ -34,6 +35,8 @@ const MODEL = path.join(SHARED, 'models', 'stories260K');
 const STORIES = path.join(SHARED, 'datasets', 'tinystories', 'TinyStories-validation-first1000.txt');
 const WIKI = path.join(SHARED, 'datasets', 'wikitext-2-raw-v1', 'wiki.test.raw');
 const EVAL_STORIES = 500;
+/** The integer-path check (both paths of the packed folder) runs on the first 100 stories. */
+const INT_STORIES = 100;
 const CALIB_SKIP = 500;
 const SEQLEN = 512;
 const CALIB = { nsamples: 32, seqlen: 256, seed: 0 };
@@ -46,7 +49,7 @@ const { values: args } = parseArgs({
     results: { type: 'string', default: path.join(REPO, '.bench', 'accuracy-results.jsonl') },
     models: { type: 'string', default: path.join(REPO, '.bench', 'accuracy-models') },
     job: { type: 'string' }, 'write-doc-only': { type: 'boolean' }, 'no-doc': { type: 'boolean' }, partial: { type: 'boolean' },
-    nsamples: { type: 'string' }, 'epochs-scale': { type: 'string', default: '1' },
+    nsamples: { type: 'string' }, 'epochs-scale': { type: 'string', default: '1' }, machine: { type: 'string' },
   },
 });
 
@@ -64,6 +67,7 @@ async function evalPlans() {
   const tok = await loadTokenizer(MODEL);
   return {
     stories: prepareEval(await readFile(STORIES, 'utf8'), tok, { protocol: 'stream', seqlen: SEQLEN, stories: EVAL_STORIES }),
+    intStories: prepareEval(await readFile(STORIES, 'utf8'), tok, { protocol: 'stream', seqlen: SEQLEN, stories: INT_STORIES }),
     wiki: prepareEval(await readFile(WIKI, 'utf8'), tok, { protocol: 'wikitext', seqlen: SEQLEN, maxTokens: WIKI_MAX_TOKENS }),
   };
 }
@@ -81,19 +85,29 @@ async function runJob(job: AccuracyJob, metrics: Set<string>): Promise<void> {
   if (metrics.has('quant')) {
     const nsamples = args.nsamples ? Number(args.nsamples) : CALIB.nsamples;
     const epochs = Math.round(c.epochs * Number(args['epochs-scale']));
-    const qm = await quantizeModel({ model: MODEL, method: job.method, settings: c.settings, epochs, calib: { file: STORIES, ...CALIB, nsamples, skip: CALIB_SKIP } });
+    // Per-block checkpoints let a job cut off by a time limit resume where it stopped.
+    const checkpointDir = `${dir}.calib`;
+    const qm = await quantizeModel({ model: MODEL, method: job.method, settings: c.settings, epochs, calib: { file: STORIES, ...CALIB, nsamples, skip: CALIB_SKIP }, checkpointDir, resume: true });
     const layers = layersForModel(qm.layers);
     const sim = await evaluatePerplexity(buildQuantizedLlama(qm.source.config, layers, (n) => qm.floats.get(n), 'simulated'), plans.stories);
     await rm(dir, { recursive: true, force: true });
     await writeQuantizedModel(dir, qm, { perplexity: { [`TinyStories first ${EVAL_STORIES} (stream, ${SEQLEN})`]: { quant: sim.ppl, path: 'simulated' } }, calibration: `${nsamples} x ${CALIB.seqlen} tokens of TinyStories after story ${CALIB_SKIP}, seed ${CALIB.seed}` });
+    await rm(checkpointDir, { recursive: true, force: true });
     await record({
       job: job.id, metric: 'quant', ppl: sim.ppl, seconds: qm.seconds, bytes: packedSizeBytes(qm), epochs, nsamples, label: settingsLabel(c.settings),
       fellBack: qm.blocks.filter((b) => b.fellBack).map((b) => b.layer), flexqLayers: qm.flexq?.chosen,
     });
   }
+  if ((metrics.has('int') || metrics.has('wiki')) && !existsSync(dir)) {
+    // Uncalibrated models are cheap and deterministic to rebuild; calibrated ones must come from their quant run.
+    if (methodTraits(job.method).calibrated) { console.log(`${job.id}: no packed folder in ${args.models}; skipping int/wiki`); return; }
+    await writeQuantizedModel(dir, await quantizeModel({ model: MODEL, method: job.method, settings: c.settings, calib: { file: STORIES, ...CALIB, skip: CALIB_SKIP } }));
+  }
   if (metrics.has('int')) {
-    const { model } = await loadPackedLlama(dir, 'integer');
-    await record({ job: job.id, metric: 'int', ppl: (await evaluatePerplexity(model, plans.stories)).ppl });
+    // Both paths of the same packed folder on the same (shorter) text: the integer path is the slow oracle.
+    const integer = await evaluatePerplexity((await loadPackedLlama(dir, 'integer')).model, plans.intStories);
+    const simulated = await evaluatePerplexity((await loadPackedLlama(dir, 'simulated')).model, plans.intStories);
+    await record({ job: job.id, metric: 'int', ppl: integer.ppl, simPpl: simulated.ppl });
   }
   if (metrics.has('wiki')) {
     const { model } = await loadPackedLlama(dir, 'simulated');
@@ -129,7 +143,7 @@ async function main(): Promise<void> {
     };
     await Promise.all(Array.from({ length: workers }, worker));
   }
-  if (!args['no-doc']) await writeAccuracyDoc(await readRecords(args.results!), { partial: !!args.partial, evalStories: EVAL_STORIES, wikiTokens: WIKI_MAX_TOKENS, calib: CALIB, calibSkip: CALIB_SKIP });
+  if (!args['no-doc']) await writeAccuracyDoc(await readRecords(args.results!), { machine: args.machine, partial: !!args.partial, evalStories: EVAL_STORIES, wikiTokens: WIKI_MAX_TOKENS, calib: CALIB, calibSkip: CALIB_SKIP });
 }
 
 main().catch((e) => { console.error(e); process.exitCode = 1; });

@@ -8,11 +8,11 @@ import { methodTraits } from '../../shared/quant/methods.ts';
 export const ACCURACY_MD = fileURLToPath(new URL('../../docs/ACCURACY.md', import.meta.url));
 
 export interface AccuracyRecord {
-  job: string; metric: 'quant' | 'int' | 'wiki'; ppl: number; seconds?: number; bytes?: number; epochs?: number; nsamples?: number;
+  job: string; metric: 'quant' | 'int' | 'wiki'; ppl: number; simPpl?: number; seconds?: number; bytes?: number; epochs?: number; nsamples?: number;
   label?: string; fellBack?: number[]; flexqLayers?: string[];
 }
 
-export interface DocInfo { partial: boolean; evalStories: number; wikiTokens: number; calib: { nsamples: number; seqlen: number; seed: number }; calibSkip: number }
+export interface DocInfo { machine?: string; partial: boolean; evalStories: number; wikiTokens: number; calib: { nsamples: number; seqlen: number; seed: number }; calibSkip: number }
 
 const f4 = (v?: number) => (v === undefined ? '-' : v >= 1000 ? v.toExponential(2) : v.toFixed(4));
 
@@ -24,18 +24,18 @@ export async function writeAccuracyDoc(records: AccuracyRecord[], info: DocInfo,
   const lines = [
     '# Accuracy of the quantization methods (stories260K)', '',
     info.partial || missing ? `**Partial run**: ${missing} of ${jobs.length} jobs have no result yet (shown as -).` : 'Complete run.', '',
-    `Command: \`npm run bench:accuracy\` (scripts/bench-accuracy.ts). Machine: ${machineLine()}.`, '',
+    `Command: \`npm run bench:accuracy\` (scripts/bench-accuracy.ts). Machine: ${info.machine ?? machineLine()}.`, '',
     `- Model: stories260K (dim 64, 5 blocks, GQA 8/4 heads), f32. All 35 block linears quantized; embeddings, norms and the tied lm_head stay f32.`,
     `- Evaluation: TinyStories validation, first ${info.evalStories} stories, shared/eval's stream protocol ([BOS]+story concatenated, 512-token windows). WikiText-2 test: GPTQ protocol (rows joined by blank lines, one BOS, non-overlapping 512-token windows), first ${info.wikiTokens} tokens.`,
-    `- Calibration: ${info.calib.nsamples} random windows of ${info.calib.seqlen} tokens (seed ${info.calib.seed}) from stories ${info.calibSkip}..999 of the same file (never the evaluated stories); epochs per block: 2 at W8A8/W6A6, 10 below. The same packed models are evaluated on WikiText (the papers calibrate on WikiText-2 train, which is not available here; stories260K knows only children's stories, so WikiText perplexities are high for every configuration and serve to compare methods only).`,
-    '- "simulated": fake-quantized forward (dequantized weights, quantized-dequantized activations, f32 matmul). "integer": the written packed folder run through PackedLinearRef (bit planes, integer accumulators, group epilogue). Δ = integer vs simulated.',
+    `- Calibration: ${info.calib.nsamples} random windows of ${info.calib.seqlen} tokens (seed ${info.calib.seed}) from stories ${info.calibSkip}..999 of the same file (never the evaluated stories); epochs per block: 2 at W8A8/W6A6, 10 below, except where the "calib" column shows a smaller budget (samples x epochs; those jobs ran with 16 samples and 5 epochs to fit the time available). The same packed models are evaluated on WikiText (the papers calibrate on WikiText-2 train, which is not available here; stories260K knows only children's stories, so WikiText perplexities are high for every configuration and serve to compare methods only).`,
+    '- "simulated": fake-quantized forward (dequantized weights, quantized-dequantized activations, f32 matmul). "integer": the written packed folder run through PackedLinearRef (bit planes, integer accumulators, group epilogue). The integer reference is slow, so both paths of each packed folder are compared on the first 100 stories (Δ = integer vs simulated there); "-" means not measured in this run.',
     '- Activations are quantized dynamically per token (asymmetric); weights asymmetric per output channel unless a group is given (g32: groups of 32 along K, down_proj\'s K = 172 ends in a group of 12). W2* is ABQ\'s symmetric 5-level grid stored in 3 bit planes.',
     '- "beats RTN": expected (the papers report gains) for calibrated methods at low-bit weights and W4A4; "no (expected yes)" marks where this run does not reproduce that.',
     '- Size: bytes of the packed weights (bit planes, F16 scales, U8 zeros, biases) plus the f32 float tensors (embeddings 128 KiB of it).', '',
     `Full precision: TinyStories ${f4(fp?.ppl)}, WikiText ${f4(fpWiki?.ppl)}.`, '',
     '## TinyStories (first 500 stories)', '',
-    '| config | method | ppl simulated | ppl integer | Δ int/sim | vs FP | beats RTN | quant time | size |',
-    '|---|---|---:|---:|---:|---:|---|---:|---:|',
+    '| config | method | ppl simulated | ppl integer (100 stories) | Δ int/sim (100 stories) | vs FP | beats RTN | calib | quant time | size |',
+    '|---|---|---:|---:|---:|---:|---|---|---:|---:|',
   ];
   const beats = (jobId: string, method: string, cfgId: string, lowBit: boolean, metric: 'quant' | 'wiki') => {
     if (method === 'rtn' || method === 'flexq') return '';
@@ -47,10 +47,11 @@ export async function writeAccuracyDoc(records: AccuracyRecord[], info: DocInfo,
   for (const j of jobs) {
     if (j.method === 'fp') continue;
     const q = get(j.id, 'quant'), i = get(j.id, 'int');
-    const delta = q && i ? `${(((i.ppl - q.ppl) / q.ppl) * 100).toFixed(3)}%` : '-';
+    const intCell = i ? `${f4(i.ppl)} (sim ${f4(i.simPpl)})` : '-';
+    const delta = i?.simPpl ? `${(((i.ppl - i.simPpl) / i.simPpl) * 100).toFixed(3)}%` : '-';
     const vsFp = q && fp ? `${(((q.ppl - fp.ppl) / fp.ppl) * 100).toFixed(1)}%` : '-';
     const note = q?.fellBack?.length ? ` (NaN fallback in blocks ${q.fellBack.join(',')})` : '';
-    lines.push(`| ${j.config!.label} | ${j.method}${note} | ${f4(q?.ppl)} | ${f4(i?.ppl)} | ${delta} | ${vsFp} | ${beats(j.id, j.method, j.config!.id, j.config!.lowBit, 'quant')} | ${q?.seconds !== undefined ? q.seconds.toFixed(1) + ' s' : '-'} | ${q?.bytes ? (q.bytes / 1024).toFixed(0) + ' KiB' : '-'} |`);
+    lines.push(`| ${j.config!.label} | ${j.method}${note} | ${f4(q?.ppl)} | ${intCell} | ${delta} | ${vsFp} | ${beats(j.id, j.method, j.config!.id, j.config!.lowBit, 'quant')} | ${q && q.seconds! > 1 ? `${q.nsamples}x${q.epochs}` : '-'} | ${q?.seconds !== undefined ? q.seconds.toFixed(1) + ' s' : '-'} | ${q?.bytes ? (q.bytes / 1024).toFixed(0) + ' KiB' : '-'} |`);
   }
   const flex = records.find((r) => r.job.startsWith('flexq-') && r.metric === 'quant');
   if (flex?.flexqLayers) lines.push('', `FlexQ kept A8 on: ${flex.flexqLayers.join(', ')} (budget 10% of layers, ranked by the drop in calibration loss when that layer alone is at A8).`);
