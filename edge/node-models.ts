@@ -2,7 +2,9 @@
  * Node-only: turns model folders into what the edge serves: a tokenizer per model (tokenize at the
  * edge), and, for packed models small enough, a WASM backend for the fallback path.
  *
- * ABQ_MODEL_DIRS: comma list of `dir` or `id=dir` (default: the packed stories260K shipped in the repo).
+ * ABQ_MODEL_DIRS: comma list of `ref` or `id=ref`, where a ref is a folder or `hf://user/repo[@rev]`
+ * (pulled into the local cache at start; see docs/PUBLISHING.md). Default: the packed stories260K
+ * shipped in the repo.
  */
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -10,6 +12,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadTokenizer } from '../shared/tokenizer/load-tokenizer.ts';
 import { edgeTokenizer } from './tokenizer.ts';
+import { parseModelRef } from '../shared/hub/parse-model-ref.ts';
+import { resolveModelRef } from '../shared/hub/resolve-model-ref.ts';
 import type { ServedModel } from './runtime-types.ts';
 import type { InferenceBackend } from './backends/backend.ts';
 
@@ -27,8 +31,12 @@ export function parseModelDirs(raw: string | undefined): ModelDirSpec[] {
   if (!raw) return [{ id: DEFAULT_MODEL_ID, dir: DEFAULT_MODEL_DIR }];
   return raw.split(',').map((s) => s.trim()).filter(Boolean).map((entry) => {
     const eq = entry.indexOf('=');
-    const dir = path.resolve(eq > 0 ? entry.slice(eq + 1) : entry);
-    return { id: eq > 0 ? entry.slice(0, eq) : path.basename(dir), dir };
+    const raw = eq > 0 ? entry.slice(eq + 1) : entry;
+    const ref = parseModelRef(raw);
+    // Hub refs stay as they are until loadEdgeModel pulls them; the repo name is the default id.
+    const dir = ref.kind === 'hub' ? raw : path.resolve(raw);
+    const defaultId = ref.kind === 'hub' ? ref.repo.split('/')[1] : path.basename(dir);
+    return { id: eq > 0 ? entry.slice(0, eq) : defaultId, dir };
   });
 }
 
@@ -39,6 +47,7 @@ export interface LoadedEdgeModel {
 }
 
 export async function loadEdgeModel(spec: ModelDirSpec, opts: { wasmFallback: boolean }): Promise<LoadedEdgeModel> {
+  if (parseModelRef(spec.dir).kind === 'hub') spec = { ...spec, dir: await resolveModelRef(spec.dir) };
   if (!existsSync(spec.dir)) {
     throw new Error(
       `model folder ${spec.dir} does not exist. ` +

@@ -2,14 +2,17 @@
  * `npm run bench:wasm`: speed of the WASM engine (SIMD build; one thread unless a row says otherwise).
  *   1. single-thread memory bandwidth of WASM linear memory (the yardstick for GEMV)
  *   2. load-time repack throughput (canonical planes -> kernel layouts)
- *   3. GEMV (M=1) and GEMM (M=32) per layer shape and bit width, both integer paths side by side,
+ *   3. GEMV (M=1) and GEMM (M=32) per layer shape and bit width, the three integer paths side by side,
  *      next to the f32 matmul: weight GB/s and integer GOPS (2*M*N*K / time)
- *   4. the per-(p, q, shape, M) path table (AND+popcount vs u8 codes), written to wasm/src/path-table.json
+ *   4. the per-(p, q, shape, M) path table (AND+popcount vs u8 codes vs table lookup), written to
+ *      wasm/src/path-table.json
  *   4b. GEMV on worker threads sharing the memory (Node), against one thread
  *   5. decode and prefill tokens/s of stories260K (real weights, RTN) and synthetic 15M / 110M shapes,
  *      against the WASM f32 engine and the f32 reference engine (shared/model) in the same run
  * Prints tables and writes the "wasm" section of docs/BENCHMARKS.md. `--quick` skips the 110M model
- * and the largest layer; `--no-table` keeps the committed path table.
+ * and the largest layer; `--no-table` keeps the committed path table. `--gemv-focus` runs only the
+ * 4096x11008 GEMVs (all paths, M = 1..4, interleaved rounds, medians) between bandwidth measurements,
+ * and prints them without writing anything (a quick check on a noisy machine).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -23,8 +26,9 @@ import { instantiateKernels } from '../wasm/src/kernels.ts';
 import { loadKernelModule, threadedEngineOptions, WASM_BUILD_DIR } from '../wasm/src/node.ts';
 import { ThreadPool } from '../wasm/src/thread-pool.ts';
 import os from 'node:os';
-import type { PathTableEntry } from '../wasm/src/path-choice.ts';
+import { INT_PATHS, type IntPath, type PathTableEntry } from '../wasm/src/path-choice.ts';
 import { repackGBps, streamBandwidthGBps, timeLinear, type LinearCase } from '../wasm/bench/gemv-bench.ts';
+import { gemvFocus } from '../wasm/bench/gemv-focus.ts';
 import { engineSpeed, packedSource, referenceSpeed, syntheticFloatModel, type FloatModel } from '../wasm/bench/engine-bench.ts';
 
 const QUICK = process.argv.includes('--quick');
@@ -62,13 +66,20 @@ async function main(): Promise<void> {
   const arena = new Arena(memory, kernels.exports.heapBase());
   const rng = new Rng(42);
 
+  if (process.argv.includes('--gemv-focus')) {
+    gemvFocus(kernels, arena, rng);
+    return;
+  }
   say(`Command: \`npm run bench:wasm${QUICK ? ' -- --quick' : ''}\`. Machine: ${machineLine()}. SIMD build, one thread unless stated; medians.`);
   say('');
   const bw = streamBandwidthGBps(kernels, arena);
   say(`Memory bandwidth (one WASM thread, v128 stream read of 256 MiB): **${f(bw)} GB/s**.`);
   const rt = repackGBps(kernels, arena, 4096, 4096, 4, 'planes', rng);
   const rc = repackGBps(kernels, arena, 4096, 4096, 4, 'codes', rng);
-  say(`Load-time repack of a 4096x4096 W4 layer (copy-in, code sums and layout, per byte of planes): planes->tiles ${f(rt)} GB/s, planes->containers ${f(rc)} GB/s.`);
+  const rl = repackGBps(kernels, arena, 4096, 4096, 4, 'lut', rng);
+  const rc2 = repackGBps(kernels, arena, 4096, 4096, 2, 'codes', rng);
+  const rl2 = repackGBps(kernels, arena, 4096, 4096, 2, 'lut', rng);
+  say(`Load-time repack of a 4096x4096 layer (copy-in, code sums and layout, per byte of planes): W4 planes->tiles ${f(rt)} GB/s, planes->containers ${f(rc)} GB/s, planes->lookup indices ${f(rl)} GB/s; W2 planes->containers ${f(rc2)} GB/s, planes->lookup indices ${f(rl2)} GB/s.`);
   say('');
 
   const rows: string[] = [];
@@ -81,15 +92,15 @@ async function main(): Promise<void> {
     const base = { n, k, m, p, q, groupSize: q === 16 ? 128 : 0 };
     const key = `${n}x${k}/${m}/W${p}A${q}`;
     const fmt = (r: { gbs: number; gops: number; ms: number }) => `${f(r.ms, 3)} ms, ${f(r.gbs)} GB/s, ${f(r.gops, 1)} GOPS`;
-    if (q === 16) return `| ${n}x${k} | ${m} | W${p}A16 g128 | - | a16 (dequantize to f32): ${fmt(cell({ ...base, path: 'a16' }))} |`;
-    const a = cell({ ...base, path: 'planes' });
-    const b = cell({ ...base, path: 'codes' });
-    best.set(key, Math.max(a.gbs, b.gbs));
-    return `| ${n}x${k} | ${m} | W${p}A${q} | ${fmt(a)}${a.ms < b.ms ? ' **' : ''} | ${fmt(b)}${b.ms <= a.ms ? ' **' : ''} |`;
+    if (q === 16) return `| ${n}x${k} | ${m} | W${p}A16 g128 | - | a16 (dequantize to f32): ${fmt(cell({ ...base, path: 'a16' }))} | - |`;
+    const cells = INT_PATHS.map((path) => cell({ ...base, path }));
+    const fastest = Math.min(...cells.map((c) => c.ms));
+    best.set(key, Math.max(...cells.map((c) => (p * n * k) / 8 / (c.ms * 1e6))));
+    return `| ${n}x${k} | ${m} | W${p}A${q} | ${cells.map((c) => fmt(c) + (c.ms === fastest ? ' **' : '')).join(' | ')} |`;
   };
   for (const [n, k] of QUICK ? SHAPES.slice(0, 4) : SHAPES) {
     const fl = timeLinear(kernels, arena, { n, k, m: 1, p: 8, q: 8, groupSize: 0, path: 'f32' }, rng);
-    rows.push(`| ${n}x${k} | 1 | f32 | ${f(fl.ms, 3)} ms, ${f(fl.weightBytes / (fl.ms * 1e6))} GB/s, ${f((2 * n * k) / (fl.ms * 1e6), 1)} GFLOPS | - |`);
+    rows.push(`| ${n}x${k} | 1 | f32 | ${f(fl.ms, 3)} ms, ${f(fl.weightBytes / (fl.ms * 1e6))} GB/s, ${f((2 * n * k) / (fl.ms * 1e6), 1)} GFLOPS | - | - |`);
     for (const [p, q] of CONFIGS) rows.push(run(n, k, 1, p, q));
     console.log(`  GEMV ${n}x${k} done`);
   }
@@ -98,12 +109,12 @@ async function main(): Promise<void> {
   say(`Memory bandwidth measured again after the GEMV runs: ${f(bwAfter)} GB/s.`);
   const bwMid = (bw + bwAfter) / 2;
   const w2a8 = best.get('4096x11008/1/W2A8');
-  if (w2a8) say(`GEMV 4096x11008 W2A8 (faster path): ${f(w2a8)} GB/s of weights = ${f((100 * w2a8) / bwMid, 0)}% of the mean measured bandwidth (target 70%).`);
+  if (w2a8) say(`GEMV 4096x11008 W2A8 (fastest path): ${f(w2a8)} GB/s of 2-bit weights = ${f((100 * w2a8) / bwMid, 0)}% of the mean measured bandwidth (target 70%).`);
   say('');
-  say('GEMV (M=1) and GEMM (M=32) per layer (N x K, synthetic random codes); ** marks the faster integer path:');
+  say('GEMV (M=1) and GEMM (M=32) per layer (N x K, synthetic random codes); GB/s counts the bytes of each path\'s own layout (containers round 3 bits up to 4, 5-7 up to 8); ** marks the fastest integer path:');
   say('');
-  say('| layer | M | bits | planes (AND+popcount) | codes (u8 containers) |');
-  say('|---|---|---|---|---|');
+  say('| layer | M | bits | planes (AND+popcount) | codes (u8 containers) | lut (table lookup) |');
+  say('|---|---|---|---|---|---|');
   for (const r of rows) say(r);
   say('');
 
@@ -113,16 +124,20 @@ async function main(): Promise<void> {
       for (const m of TABLE_M) {
         for (let p = 1; p <= 8; p++) {
           for (let q = 1; q <= 8; q++) {
-            const a = timeLinear(kernels, arena, { n, k, m, p, q, groupSize: 0, path: 'planes' }, rng).ms;
-            const b = timeLinear(kernels, arena, { n, k, m, p, q, groupSize: 0, path: 'codes' }, rng).ms;
-            entries.push({ p, q, n, k, m, best: a < b ? 'planes' : 'codes' });
+            let bestPath: IntPath = 'planes';
+            let bestMs = Infinity;
+            for (const path of INT_PATHS) {
+              const ms = timeLinear(kernels, arena, { n, k, m, p, q, groupSize: 0, path }, rng).ms;
+              if (ms < bestMs) { bestMs = ms; bestPath = path; }
+            }
+            entries.push({ p, q, n, k, m, best: bestPath });
           }
         }
       }
     }
     writeFileSync(PATH_TABLE, JSON.stringify({ machine: machineLine(), entries }, null, 1) + '\n');
-    const planes = entries.filter((e) => e.m === 1 && e.n === 2048 && e.best === 'planes').map((e) => `W${e.p}A${e.q}`);
-    say(`Path table (wasm/src/path-table.json, ${entries.length} measured cases): at 2048x2048, M=1, AND+popcount wins for ${planes.join(', ') || 'none'}; u8 codes for the rest.`);
+    const winners = (path: IntPath) => entries.filter((e) => e.m === 1 && e.n === 2048 && e.best === path).map((e) => `W${e.p}A${e.q}`).join(', ') || 'none';
+    say(`Path table (wasm/src/path-table.json, ${entries.length} measured cases): at 2048x2048, M=1, table lookup wins for ${winners('lut')}; AND+popcount for ${winners('planes')}; u8 codes for the rest.`);
     say('');
   }
 
@@ -137,7 +152,7 @@ async function main(): Promise<void> {
     say('| layer | bits | path | 1 thread | ' + THREADS + ' threads | speed-up |');
     say('|---|---|---|---|---|---|');
     for (const [n, k, p, q] of QUICK ? THREAD_CASES.slice(0, 1) : THREAD_CASES) {
-      for (const pathName of ['planes', 'codes'] as const) {
+      for (const pathName of INT_PATHS) {
         const one = timeLinear(mt, mtArena, { n, k, m: 1, p, q, groupSize: 0, path: pathName }, rng);
         const many = timeLinear(mt, mtArena, { n, k, m: 1, p, q, groupSize: 0, path: pathName, parallel: pool }, rng);
         say(`| ${n}x${k} | W${p}A${q} | ${pathName} | ${f(one.ms, 3)} ms, ${f(one.weightBytes / (one.ms * 1e6))} GB/s | ${f(many.ms, 3)} ms, ${f(many.weightBytes / (many.ms * 1e6))} GB/s | ${f(one.ms / many.ms)}x |`);

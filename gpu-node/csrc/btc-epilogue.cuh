@@ -16,25 +16,36 @@ struct EpilogueArgs {
   __half* y;                                                   // [M][N]
 };
 
+/** Group g's term of output (row, col), folded into y in group order (the reference's order). */
+__device__ __forceinline__ float epilogueGroupTerm(const EpilogueArgs& e, int row, int col, int g, int groups,
+                                                   int actGroups, uint32_t acc, float y) {
+  const int kg = min(e.k, (g + 1) * e.groupSize) - g * e.groupSize;
+  const int ag = actGroups == 1 ? 0 : (g * e.groupSize) / e.actGroup;
+  const uint32_t zx = e.xZeros[static_cast<size_t>(row) * actGroups + ag];
+  const size_t wi = static_cast<size_t>(col) * groups + g;
+  const uint32_t zw = e.wZeros[wi];
+  // Exact in wrapping u32: the true value sum_k (x-zx)(w-zw) fits in int32.
+  const uint32_t bracket = acc - zw * e.xSums[static_cast<size_t>(row) * groups + g] - zx * e.wSums[wi] +
+                           static_cast<uint32_t>(kg) * zx * zw;
+  return fmaf(e.xScales[static_cast<size_t>(row) * actGroups + ag] * e.wScales[wi],
+              static_cast<float>(static_cast<int32_t>(bracket)), y);
+}
+
+/** The fp16 output from the summed groups (bias last, as the reference). */
+__device__ __forceinline__ void epilogueStore(const EpilogueArgs& e, int row, int col, float y) {
+  if (e.bias) y += e.bias[col];
+  e.y[static_cast<size_t>(row) * e.n + col] = __float2half_rn(y);
+}
+
 /** One output; reads acc through L2 (__ldcg: it was written by other CTAs' atomics) and zeroes it. */
 __device__ __forceinline__ void epilogueOutput(const EpilogueArgs& e, int row, int col, int groups, int actGroups) {
   const size_t idx = static_cast<size_t>(row) * e.n + col;
   float y = 0.f;
   for (int g = 0; g < groups; g++) {
-    const int kg = min(e.k, (g + 1) * e.groupSize) - g * e.groupSize;
-    const int ag = actGroups == 1 ? 0 : (g * e.groupSize) / e.actGroup;
-    const uint32_t zx = e.xZeros[static_cast<size_t>(row) * actGroups + ag];
-    const size_t wi = static_cast<size_t>(col) * groups + g;
-    const uint32_t zw = e.wZeros[wi];
-    // Exact in wrapping u32: the true value sum_k (x-zx)(w-zw) fits in int32.
-    const uint32_t bracket = __ldcg(e.acc + idx * groups + g) - zw * e.xSums[static_cast<size_t>(row) * groups + g] -
-                             zx * e.wSums[wi] + static_cast<uint32_t>(kg) * zx * zw;
-    y = fmaf(e.xScales[static_cast<size_t>(row) * actGroups + ag] * e.wScales[wi],
-             static_cast<float>(static_cast<int32_t>(bracket)), y);
+    y = epilogueGroupTerm(e, row, col, g, groups, actGroups, __ldcg(e.acc + idx * groups + g), y);
     e.acc[idx * groups + g] = 0;  // ready for the next call's atomics: no memset launch
   }
-  if (e.bias) y += e.bias[col];
-  e.y[idx] = __float2half_rn(y);
+  epilogueStore(e, row, col, y);
 }
 
 }  // namespace abq

@@ -137,6 +137,11 @@ BtcPlan btcPlan(const BtcProblem& pr, int smCount) {
   plan.fusedEpilogue = pr.m <= kMaxFusedTokens;
   plan.name = "btc-mma-r" + std::to_string(plan.rowsPerToken) + "-mt" + std::to_string(plan.mTiles) + "-s" +
               std::to_string(plan.splits) + (plan.fusedEpilogue ? "-fused" : "");
+  // Large M: the shared-memory tiled kernel (the split-K fields above stay valid for debug runs).
+  if (pr.m >= kTiledMinTokens) {
+    plan.tiled = true;
+    plan.name = btcTiledName(pr.p, pr.q);
+  }
   return plan;
 }
 
@@ -152,6 +157,10 @@ void btcAccumulate(const BtcProblem& pr, const BtcPlan& plan, cudaStream_t strea
         pr.wcanon, pr.xplanes, pr.m, pr.n, words, pr.wordsPad, pr.p, pr.q, wordsPerGroup, groups, pr.acc);
     CUDA_CHECK_LAUNCH("genericAccKernel");
     if (!plan.skipEpilogue) btcEpilogue(pr.epi, stream);
+    return;
+  }
+  if (plan.tiled && !plan.skipEpilogue) {
+    btcTiledAccumulate(pr, stream);
     return;
   }
   (void)accBytes;  // acc is zero here: zeroed at allocation and by every epilogue (btcEpilogue)

@@ -26,16 +26,29 @@ struct BtcProblem {
   uint32_t* acc;            // u32 [M][N][G], zero on entry
   unsigned* counters;       // [ceil(N / 64)] CTA arrival counters for the fused epilogue, zero on entry
   EpilogueArgs epi;         // the epilogue the kernel applies itself when the plan fuses it
+  const uint32_t* wrows = nullptr;  // weight plane rows for the tiled kernel (btcWeightRows), large M only
 };
 
 /** Which kernel and launch the dispatch table picks; `name` is printed by the benchmark. */
 struct BtcPlan {
   bool generic;
   bool fusedEpilogue;       // decode: the last CTA of each n-range applies the epilogue
-  bool skipEpilogue;        // leave acc for the caller (tests read it), no epilogue at all
+  bool skipEpilogue;        // leave acc for the caller (tests read it), no epilogue at all; such runs
+                            // take the split-K kernel even when `tiled` is set (it fills acc)
+  bool tiled;               // large M: the shared-memory tiled kernel (btc-tiled-kernel.cuh), epilogue fused
   int rowsPerToken, mTiles, splits;
   std::string name;
 };
+
+/** Fewest tokens for which the plan picks the tiled kernel (the one place the M split is decided). */
+constexpr int kTiledMinTokens = 64;
+
+/** Weight plane rows for the tiled kernel, built from the tile layout when the first large-M call comes. */
+size_t btcWeightRowsWords(int p, int n, int k);
+void btcWeightRows(const uint32_t* tile, int p, int n, int k, uint32_t* rows, cudaStream_t stream);
+/** Tiled kernel: accumulate and epilogue in one launch, y written, acc untouched. */
+void btcTiledAccumulate(const BtcProblem& pr, cudaStream_t stream);
+std::string btcTiledName(int p, int q);
 
 /** True when the tile kernel handles this weight group size (whole K or a multiple of 256). */
 bool btcTiledSupportsGroup(int k, int groupSize);

@@ -115,7 +115,7 @@ Linear::Linear(const LinearSpec& spec, const uint32_t* planes, const float* scal
 Linear::~Linear() { release(); }
 
 void Linear::release() {
-  freeDevice(wTile_); freeDevice(wCanon_); freeDevice(wScales_); freeDevice(wZeros_); freeDevice(wSums_);
+  freeDevice(wTile_); freeDevice(wCanon_); freeDevice(wRows_); freeDevice(wScales_); freeDevice(wZeros_); freeDevice(wSums_);
   freeDevice(tScales_); freeDevice(tZeros_); freeDevice(bias_);
   freeDevice(xPlanes_); freeDevice(xScales_); freeDevice(xZeros_); freeDevice(xSums_); freeDevice(acc_);
   freeDevice(xPadded_); freeDevice(partial_); freeDevice(counters_);
@@ -173,6 +173,11 @@ void Linear::multiply(const __half* x, int m, __half* y, cudaStream_t stream, Fo
     BtcProblem pr{m, spec_.n, spec_.k, spec_.wbits, spec_.abits, groupSize_, wTile_, wCanon_, xPlanes_, wordsPad_, acc_,
                   counters_, e};
     BtcPlan plan = btcPlan(pr, smCount_);
+    if (plan.tiled && !debug && !wRows_) {  // lazily: decode-only layers never pay the second layout
+      wRows_ = alloc<uint32_t>(btcWeightRowsWords(spec_.wbits, spec_.n, spec_.k));
+      btcWeightRows(wTile_, spec_.wbits, spec_.n, spec_.k, wRows_, stream);
+    }
+    pr.wrows = wRows_;
     if (debug) {  // the epilogue zeroes acc, so read it first
       plan.skipEpilogue = true;
       btcAccumulate(pr, plan, stream);

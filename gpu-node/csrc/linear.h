@@ -74,6 +74,7 @@ class Linear {
   // Weights (device).
   uint32_t* wTile_ = nullptr;   // BTC or A16 tile layout
   uint32_t* wCanon_ = nullptr;  // canonical planes, kept only for the generic path
+  uint32_t* wRows_ = nullptr;   // weight plane rows of the tiled kernel, built at the first large-M call
   float* wScales_ = nullptr; uint8_t* wZeros_ = nullptr; uint32_t* wSums_ = nullptr;  // BTC [N][G]
   float* tScales_ = nullptr; uint32_t* tZeros_ = nullptr;                              // A16 [G][nPad]
   float* bias_ = nullptr;

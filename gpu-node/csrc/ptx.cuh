@@ -59,4 +59,37 @@ __device__ __forceinline__ uint32_t lop3AndOr(uint32_t a, uint32_t b, uint32_t c
   return r;
 }
 
+/** Binary MMA that accumulates into C (D = C + popcount(A AND B)): the tiled kernel keeps one
+ *  accumulator per (token plane, weight plane) pair of rows and columns, so no shift per MMA. */
+__device__ __forceinline__ void mmaAndPopcAcc(int (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  asm("mma.sync.aligned.m16n8k256.row.col.s32.b1.b1.s32.and.popc "
+      "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/** Shared-memory address (32-bit, .shared window) of a generic pointer into shared memory. */
+__device__ __forceinline__ uint32_t smemAddr(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
+
+/** 16-byte global -> shared copy that bypasses registers and L1; srcBytes 0 zero-fills the 16 bytes. */
+__device__ __forceinline__ void cpAsync16(uint32_t dst, const void* src, int srcBytes) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(srcBytes) : "memory");
+}
+__device__ __forceinline__ void cpAsyncCommit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+/** Wait until at most N committed groups of this thread are still in flight. */
+template <int N>
+__device__ __forceinline__ void cpAsyncWait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory"); }
+
+/**
+ * Four 8x8 b16 matrices from shared memory: lane l gives the address of row l%8 of matrix l/8 (16 B,
+ * 16-byte aligned) and receives in r[m] the 32-bit word l%4 of row l/4 of matrix m. For bit planes
+ * that is exactly an m16n8k256 fragment word: row g = l/4, word t = l%4 of a 128-bit slice.
+ */
+__device__ __forceinline__ void ldmatrixX4(uint32_t (&r)[4], uint32_t addr) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr)
+               : "memory");
+}
+
 }  // namespace abq

@@ -15,8 +15,9 @@ import { createNodeApp, DEFAULT_MAX_QUEUE, DEFAULT_SLOTS } from './app.ts';
 import { BACKEND_NAMES, loadBackend, type BackendName } from './load-backend.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import { MIN_SECRET_LENGTH } from '../../shared/auth/index.ts';
+import { resolveModelRef } from '../../shared/hub/resolve-model-ref.ts';
 
-const USAGE = `usage: gpu-node/server/main.ts --backend wasm|reference|cuda --model <dir> [--model-id ID] [--host 127.0.0.1] [--port 8081]
+const USAGE = `usage: gpu-node/server/main.ts --backend wasm|reference|cuda --model <dir|hf://user/repo[@rev]> [--model-id ID] [--host 127.0.0.1] [--port 8081]
   [--slots ${DEFAULT_SLOTS}] [--max-queue ${DEFAULT_MAX_QUEUE}] [--drain-timeout-ms 30000] [--metrics-public]
   [--register <edge-url> --public-url <this node's url> --node-id ID --heartbeat-ms 3000]
   The shared secret comes from ABQ_NODE_SECRET (at least ${MIN_SECRET_LENGTH} characters).`;
@@ -47,7 +48,9 @@ async function main(): Promise<void> {
   const secret = process.env.ABQ_NODE_SECRET;
   if (!secret || secret.length < MIN_SECRET_LENGTH) throw new Error(`ABQ_NODE_SECRET must be set to the edge's shared secret (at least ${MIN_SECRET_LENGTH} characters)`);
 
-  const { backend, modelIds } = await loadBackend(backendName, values.model, values['model-id']);
+  // A folder, or hf://user/repo[@rev] pulled into the local cache (HF_TOKEN / HF_ENDPOINT honoured).
+  const modelDir = await resolveModelRef(values.model);
+  const { backend, modelIds } = await loadBackend(backendName, modelDir, values['model-id']);
   const node = createNodeApp({ backend, modelIds, secret, slots: Number(values.slots), maxQueue: Number(values['max-queue']), metricsPublic: values['metrics-public'] });
   const server = serve({ fetch: node.app.fetch, hostname: values.host, port: Number(values.port) });
   await new Promise<void>((resolve) => server.once('listening', resolve));

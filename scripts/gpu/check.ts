@@ -1,7 +1,9 @@
 /**
  * GPU correctness check: the CUDA addon against the TypeScript reference (shared/numerics) on fresh
  * random inputs. Bit-exact: activation planes, scales, zeros, code sums and the integer accumulators
- * for every (p, q) in 1..8 x 1..8 over ragged shapes (M = 1, 3, 17, 100, 2048); fp16 outputs within
+ * for every (p, q) in 1..8 x 1..8 over ragged shapes (M = 1, 3, 17, 64, 100, 2048); the tiled large-M kernel
+ * (M >= 64, epilogue fused) must give the same fp16 bits as the split-K kernel + separate epilogue whose
+ * accumulators are checked bit-exact, for every (p, q) at M = 64/100 and ragged N/K; fp16 outputs within
  * rounding; weight-only (A16) outputs within fp16 rounding of the f32 reference; repeated runs
  * identical. Prints one line per failure and a summary; exit code 1 on any failure.
  *
@@ -16,7 +18,11 @@ import { Rng } from '../../shared/util/rng.ts';
 import { CudaLinear } from '../../gpu-node/src/cuda-linear.ts';
 import { loadCudaBackend } from '../../gpu-node/src/load-cuda-backend.ts';
 
-const TOKENS = [1, 3, 17, 100, 2048];
+const TOKENS = [1, 3, 17, 64, 100, 2048];
+/** Token counts at which the plan takes the shared-memory tiled kernel (kTiledMinTokens = 64). */
+const TILED_TOKENS = [64, 100, 2048];
+/** (p, q) widths checked at M = 2048 with several CTA tiles along N and K stages (the tiled kernel's edges). */
+const TILED_LARGE_WIDTHS: ReadonlyArray<[number, number]> = [[1, 1], [2, 2], [2, 4], [3, 3], [4, 4], [3, 8], [8, 8], [5, 7]];
 const RAGGED_K = [1, 31, 33, 300, 513, 1000, 2049, 4133, 8200];
 /** Literal popcount oracle up to this many word-pair products; above, the code-product oracle (same integers). */
 const LITERAL_ORACLE_LIMIT = 4e7;
@@ -122,7 +128,13 @@ async function checkBtc(c: Case): Promise<void> {
     const wSums = weightCodeSumsFromPlanes(w.planes, c.p, c.n, c.k, c.group);
     const ref = bitGemmEpilogueRef(acc, qa, { scales: w.scales, zeros: w.zeros, sums: wSums }, c.m, c.n, c.k, c.group);
     compareY(c, decodeF16(out.y), ref, c.m, c.n, Y_REL_TOL);
-    if (firstMismatch(out.y, plain.y, out.y.length) >= 0) fail(c, `plan ${plain.plan} differs from the debug path's output`);
+    const yAt = firstMismatch(out.y, plain.y, out.y.length);
+    if (yAt >= 0) {
+      return fail(c, `plan ${plain.plan} differs from the debug path's output at y[${Math.floor(yAt / c.n)}][${yAt % c.n}]: ` +
+        `${decodeF16(plain.y.subarray(yAt, yAt + 1))[0]} != ${decodeF16(out.y.subarray(yAt, yAt + 1))[0]}`);
+    }
+    const wantTiled = c.m >= TILED_TOKENS[0] && !plain.plan.startsWith('generic');
+    if (wantTiled !== plain.plan.startsWith('btc-tiled')) fail(c, `unexpected plan ${plain.plan} for M=${c.m}`);
     if (firstMismatch(plain.y, again.y, plain.y.length) >= 0) fail(c, `two runs on the same input differ (plan ${plain.plan})`);
   } finally {
     layer.dispose();
@@ -189,6 +201,27 @@ function btcCases(): Case[] {
   return cases;
 }
 
+/** Extra cases for the tiled kernel: every (p, q) at M = 64 or 100, and wide/deep shapes at M = 2048. */
+function tiledCases(): Case[] {
+  const cases: Case[] = [];
+  const group = (k: number): number => (k > 512 && rng.next() < 0.5 ? 256 * rng.int(1, Math.floor(k / 512)) : k);
+  for (let p = 1; p <= 8; p++) {
+    for (let q = 1; q <= 8; q++) {
+      if (quick && (p + q) % 8 !== 0) continue;  // 7 widths under the sanitizers
+      const m = quick ? 64 : pick(TILED_TOKENS.slice(0, 2));
+      const k = quick ? pick([33, 600]) : pick([33, 513, 1000, 2049]);
+      const g = group(k);
+      cases.push({ p, q, m, n: rng.int(1, quick ? 300 : 600), k, group: g, actGroup: g < k && rng.next() < 0.3 ? 2 * g : k });
+    }
+  }
+  if (quick) return cases;
+  for (const [p, q] of TILED_LARGE_WIDTHS) {
+    const k = pick([300, 1000]);
+    cases.push({ p, q, m: 2048, n: rng.int(257, 520), k, group: group(k), actGroup: k });
+  }
+  return cases;
+}
+
 function a16Cases(): Case[] {
   const cases: Case[] = [];
   for (let p = 1; p <= 8; p++) {
@@ -210,7 +243,7 @@ async function main(): Promise<void> {
   }
   console.log(`device: ${backend.device.name} (sm ${backend.device.computeCapability}, ${backend.device.smCount} SMs); seed ${seed}${quick ? '; quick' : ''}`);
   const t0 = performance.now();
-  for (const c of btcCases()) {
+  for (const c of [...btcCases(), ...tiledCases()]) {
     await checkBtc(c);
   }
   for (const c of a16Cases()) await checkA16(c);

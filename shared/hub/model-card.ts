@@ -138,11 +138,12 @@ export function buildModelCard(input: ModelCardInput): string {
   out.push('## Size', '', `| | |`, '|---|---:|', `| weights (safetensors) | ${formatBytes(weights)} |`, `| all files | ${formatBytes(total)} |`);
   if (summary.parameterCount) out.push(`| parameters | ${summary.parameterCount.toLocaleString('en-US')} |`, `| bits per parameter (weights file, float tensors included) | ${((weights * 8) / summary.parameterCount).toFixed(2)} |`);
   out.push('');
-  out.push('## Usage', '', 'Download it into the local cache (resumable, checksums verified):', '', '```sh', `npx abq-pack pull ${repo}`, '```', '');
-  out.push('Serve it: every abq-serve component that takes a model folder also takes `hf://<repo>@<revision>`, and pulls it on start.', '');
   const name = repo.split('/')[1];
-  out.push('```sh', '# a GPU node (CUDA backend), from a checkout of abq-serve', `ABQ_NODE_SECRET=... npx tsx gpu-node/server/main.ts --backend cuda --model hf://${repo}@main`, '',
-    '# the edge on Node; it answers from its WASM engine when no GPU node can serve', `ABQ_MODEL_DIRS=${name}=hf://${repo}@main npm start`, '```', '');
+  out.push('## Usage', '', 'Download it into the local cache (resumable, checksums verified); `pull` prints the folder:', '',
+    '```sh', `DIR=$(npx abq-pack pull ${repo})`, '```', '');
+  out.push('Serve it from a checkout of abq-serve:', '', '```sh', '# a GPU node (CUDA backend)',
+    'ABQ_NODE_SECRET=... npx tsx gpu-node/server/main.ts --backend cuda --model "$DIR"', '',
+    '# the edge on Node; it answers from its WASM engine when no GPU node can serve', `ABQ_MODEL_DIRS=${name}="$DIR" npm start`, '```', '');
   out.push('Private repos need `HF_TOKEN`; mirrors and private hubs are set with `HF_ENDPOINT`. See docs/PUBLISHING.md in the abq-serve repository.', '');
   if (input.appendix && input.appendix.markdown.trim()) {
     // Demote the appendix's headings below ours, and drop its title line (the section title replaces it).

@@ -14,12 +14,15 @@ import { allocWorkspace, codeStrideFor } from '../../wasm/src/workspace.ts';
 import { FLAVORS, kernelEnv, type KernelEnv } from './kernel-env.ts';
 
 const BITS = [1, 2, 3, 4, 5, 6, 7, 8];
+const PATHS = ['planes', 'codes', 'lut'] as const;
 /** Ragged shapes: K not a multiple of 32 or 128, N not a multiple of 4, M > 1. */
 const SHAPES = [
   { m: 1, n: 5, k: 45, group: 0, actGroup: 0 },
   { m: 3, n: 7, k: 160, group: 32, actGroup: 64 },
   { m: 2, n: 9, k: 200, group: 64, actGroup: 0 },
   { m: 5, n: 4, k: 291, group: 96, actGroup: 192 },
+  // Two 16-row blocks with a partial one, K off the 16-column step, M past one lookup-table batch.
+  { m: 6, n: 37, k: 328, group: 32, actGroup: 0 },
 ];
 
 function randomWeights(rng: Rng, n: number, k: number, p: number, groupSize: number): { w: PackedWeights; codes: Uint8Array } {
@@ -49,7 +52,7 @@ describe('QuantLinear integer paths vs shared/numerics reference', () => {
   });
 
   for (const p of BITS) {
-    it(`W${p}A1..A8: accumulators bit-exact on both paths, both builds`, () => {
+    it(`W${p}A1..A8: accumulators bit-exact on every integer path (planes, codes, lut), both builds`, () => {
       const rng = new Rng(1000 + p);
       for (const q of BITS) {
         for (const s of SHAPES) {
@@ -68,7 +71,7 @@ describe('QuantLinear integer paths vs shared/numerics reference', () => {
           const yRef = bitGemmEpilogueRef(accRef, qa, { scales: w.scales, zeros: w.zeros, sums: weightCodeSums(wCodes, s.n, s.k, gs) }, s.m, s.n, s.k, gs);
           const outs: Float32Array[] = [];
           for (const flavor of FLAVORS) {
-            for (const path of ['planes', 'codes'] as const) {
+            for (const path of PATHS) {
               const { kernels, arena } = envs[flavor];
               const mark = arena.used;
               const lin = new QuantLinear(kernels, arena, { weights: w, actBits: q, actGroupSize: s.actGroup, path });
@@ -107,8 +110,7 @@ describe('QuantLinear integer paths vs shared/numerics reference', () => {
             }
           }
           // The scalar twins give the same floats as the SIMD kernels (same operations in the same order).
-          expect(outs[2]).toEqual(outs[0]);
-          expect(outs[3]).toEqual(outs[1]);
+          for (let i = 0; i < PATHS.length; i++) expect(outs[PATHS.length + i]).toEqual(outs[i]);
         }
       }
     });
@@ -124,7 +126,7 @@ describe('QuantLinear integer paths vs shared/numerics reference', () => {
       for (const q of BITS) {
         const want = (k * ((1 << p) - 1) * ((1 << q) - 1)) >>> 0;
         for (const flavor of FLAVORS) {
-          for (const path of ['planes', 'codes'] as const) {
+          for (const path of PATHS) {
             const { kernels, arena } = envs[flavor];
             const mark = arena.used;
             const lin = new QuantLinear(kernels, arena, { weights: w, actBits: q, actGroupSize: 0, path });

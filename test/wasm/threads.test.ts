@@ -33,7 +33,7 @@ describe('thread pool over a shared memory', () => {
   afterAll(async () => { await pool?.close(); });
 
   for (const [p, q] of [[2, 8], [4, 4], [1, 1], [8, 8]]) {
-    it(`W${p}A${q}: split over 3 threads, both paths, equals one thread and the reference`, () => {
+    it(`W${p}A${q}: split over 3 threads, every integer path, equals one thread and the reference`, () => {
       const rng = new Rng(p * 10 + q);
       const n = 301, k = 480, m = 2; // 301 rows: uneven split; n*k above the parallel threshold
       expect(n * k).toBeGreaterThanOrEqual(PARALLEL_MIN_WEIGHTS);
@@ -42,7 +42,7 @@ describe('thread pool over a shared memory', () => {
         scales: new Float32Array(n * 5).fill(0.01), zeros: new Uint8Array(n * 5).fill(1) };
       const x = rng.fillNormal(new Float32Array(m * k));
       const want = codeGemmAccRef(quantizeActivationsRef(x, m, k, q, k, 96).codes, codes, m, n, k, 96);
-      for (const path of ['planes', 'codes'] as const) {
+      for (const path of ['planes', 'codes', 'lut'] as const) {
         const results: Float32Array[] = [];
         for (const parallel of [undefined, pool]) {
           const mark = arena.used;

@@ -5,6 +5,7 @@
 export { quantizeActs, packActPlanes } from './scalar/act-quant';
 export { bitGemm } from './scalar/bitgemm';
 export { codeGemm } from './scalar/codegemm';
+export { lutTables, lutGemm, repackToLut } from './scalar/lutgemm';
 export { a16Gemm } from './scalar/a16';
 export { repackToTiles, repackToContainersScalar as repackToContainers, weightSums } from './repack';
 export { epilogue } from './scalar/epilogue';

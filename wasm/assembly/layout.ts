@@ -36,7 +36,22 @@
  * 3. Weight-only path (A16): the same containers as 2; codes are widened to f32, shifted by the
  *    zero point, dotted with f32 activations (u32 [M][xStride], zero past K), scaled per group.
  *
- * Accumulators (1, 2): u32 [M][G][nPad] (nPad = 4 * nTiles), the transposed of the reference's
+ * 4. Table-lookup path ("lut", T-MAC style, for GEMV with low-bit weights): weight bit planes as
+ *    4-bit indices, 16 rows per v128
+ *
+ *    wLut: u8 [nBlocks = ceil(N/16)][cpPad][p][16], cpPad = 2 * ceil(K/16) ("column pairs" of 4+4)
+ *      block t, column pair cp, plane j, byte lane L (= row 16t + L):
+ *        low nibble  = bits of plane j at columns 8cp+0..8cp+3 (bit i = column 8cp+i)  -> chunk 2cp
+ *        high nibble = columns 8cp+4..8cp+7                                              -> chunk 2cp+1
+ *      i.e. byte cp of row 16t+L's plane j (the file's LSB-first words, read as bytes). Rows past N
+ *      and columns past K are zero.
+ *    tables: u8 [M][2 * cpPad chunks][2][16] (row stride tableStride = 128 * ceil(K/16) bytes):
+ *      for chunk c (columns 4c..4c+3) and index i, lo[i] = sum of the low nibbles of x[4c+t] over
+ *      the set bits t of i, hi[i] the same for the high nibbles (all <= 60, so four lookups add in u8
+ *      lanes without overflow). One i8x16.swizzle of a table by 16 index bytes gives 16 rows' partial
+ *      sums; planes combine by Horner (2s + a) in u16 lanes, nibbles as lo + 16 * hi in u32 lanes.
+ *
+ * Accumulators (1, 2, 4): u32 [M][G][nPad] (nPad = 4 * nTiles), the transposed of the reference's
  * [M][N][G], so one v128 store writes a tile's 4 rows. Epilogue parameters are [G][nPad] for the
  * same reason (SIMD across rows).
  */
@@ -53,3 +68,8 @@ export const WORD_BITS: i32 = 32;
 @inline export function elemsPerVec(containerBits: i32): i32 {
   return (VEC_BYTES * 8) / containerBits;
 }
+
+/** Output rows per table-lookup block (byte lanes per v128). */
+export const LUT_ROWS: i32 = 16;
+/** Column pairs (8 columns) per table-lookup step: four 4-column chunks, four u8 lookups per lane. */
+export const LUT_STEP_CPS: i32 = 2;

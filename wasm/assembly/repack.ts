@@ -87,7 +87,10 @@ export function weightSums(planes: usize, p: i32, n: i32, wd: i32, groupWords: i
       for (let g = 0; g < groups; g++) {
         const w1 = min(wd, (g + 1) * groupWords);
         let sum = 0;
-        for (let w = g * groupWords; w < w1; w++) sum += popcnt<i32>(load<i32>(src + (<usize>w << 2)));
+        let w = g * groupWords;
+        // Two words per 64-bit popcount (native on x86-64 and arm64), then the odd one.
+        for (; w + 2 <= w1; w += 2) sum += <i32>popcnt<i64>(load<i64>(src + (<usize>w << 2)));
+        if (w < w1) sum += popcnt<i32>(load<i32>(src + (<usize>w << 2)));
         const d = out + ((<usize>(g * nPad + row)) << 2);
         store<i32>(d, load<i32>(d) + (sum << j));
       }

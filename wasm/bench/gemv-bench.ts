@@ -51,7 +51,7 @@ export function timeLinear(kernels: Kernels, arena: Arena, c: LinearCase, rng: R
 }
 
 /** Time to repack canonical planes into a path's layout, in GB/s of plane bytes. */
-export function repackGBps(kernels: Kernels, arena: Arena, n: number, k: number, p: number, path: 'planes' | 'codes', rng: Rng): number {
+export function repackGBps(kernels: Kernels, arena: Arena, n: number, k: number, p: number, path: 'planes' | 'codes' | 'lut', rng: Rng): number {
   const weights = randomPackedWeights(rng, n, k, p, 0);
   const ms = timeMs(() => {
     const mark = arena.used;

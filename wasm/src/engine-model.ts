@@ -96,7 +96,8 @@ function estimateBytes(src: PackedModelSource, c: LlamaConfig, maxSeq: number, m
       if (w) {
         const planes = w.bits * w.n * Math.ceil(w.k / 32) * 4;
         largestPlanes = Math.max(largestPlanes, planes + Math.ceil(w.k / 32) * 32 + 64);
-        bytes += Math.max(planes * 2, w.n * Math.ceil(w.k / 64) * 64) + Math.ceil(w.k / w.groupSize) * (w.n + 4) * 12 + 64 * 4;
+        const lutBytes = Math.ceil(w.n / 16) * 16 * Math.ceil(w.k / 16) * 2 * w.bits;
+        bytes += Math.max(planes * 2, lutBytes, w.n * Math.ceil(w.k / 64) * 64) + Math.ceil(w.k / w.groupSize) * (w.n + 4) * 12 + 64 * 4;
       } else {
         const f = src.float(`${moduleName(l, key)}.weight`);
         bytes += (f?.length ?? 0) * 4;

@@ -16,6 +16,11 @@ export interface KernelExports {
     wd: number, groupWords: number, groups: number, nPad: number): number;
   codeGemm(c: number, p: number, q: number, xCodes: number, codeStride: number, wCodes: number, acc: number,
     m: number, n: number, vecsPerRow: number, groupVecs: number, groups: number, nPad: number): number;
+  /** Table-lookup path (layout.ts section 4): per-token tables, then the GEMV over 16-row blocks. */
+  lutTables(xCodes: number, codeStride: number, m: number, chunks: number, tables: number, tableStride: number): void;
+  lutGemm(p: number, q: number, tables: number, tableStride: number, wLut: number, acc: number, m: number,
+    nBlocks: number, cpPad: number, groupCps: number, groups: number, nPad: number, rows: number): number;
+  repackToLut(planes: number, p: number, n: number, wd: number, cpPad: number, out: number): void;
   a16Gemm(c: number, x: number, xStride: number, wCodes: number, wScales: number, wZeros: number, bias: number,
     out: number, m: number, n: number, vecsPerRow: number, groupVecs: number, groups: number, nPad: number): number;
   epilogue(acc: number, m: number, n: number, nPad: number, k: number, groupSize: number, groups: number,

@@ -3,7 +3,7 @@
  * thread-pool.ts implements it with Node worker_threads; without one, everything runs on the
  * calling thread. Only kernels whose output rows are independent are split.
  */
-export const PARALLEL_KERNELS = ['bitGemm', 'codeGemm'] as const;
+export const PARALLEL_KERNELS = ['bitGemm', 'codeGemm', 'lutGemm'] as const;
 export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];
 
 export interface ParallelTask {

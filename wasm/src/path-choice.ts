@@ -1,12 +1,14 @@
 /**
- * Which integer path (AND+popcount over planes, or u8 codes in containers) each layer uses, from
- * measurements: `npm run bench:wasm` times both paths per (p, q, shape, M) and writes
+ * Which integer path (AND+popcount over planes, u8 codes in containers, or table lookups over 4-bit
+ * weight indices) each layer uses, from measurements: `npm run bench:wasm` times the paths per
+ * (p, q, shape, M) and writes
  * path-table.json; a layer takes the entry of its (p, q, M bucket) with the nearest weight size.
  * The table is data measured on one machine; pass `pathOverride` to the engine to force a path.
  */
 import table from './path-table.json' with { type: 'json' };
 
-export type IntPath = 'planes' | 'codes';
+export type IntPath = 'planes' | 'codes' | 'lut';
+export const INT_PATHS: readonly IntPath[] = ['planes', 'codes', 'lut'];
 
 export interface PathTableEntry {
   p: number;

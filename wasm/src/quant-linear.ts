@@ -3,19 +3,22 @@
  * (into the layout of the path chosen for it), then runs
  *   planes: quantize activations -> pack planes -> AND+popcount GEMM -> group epilogue
  *   codes:  quantize activations -> u8 code GEMM over 2/4/8-bit containers -> group epilogue
+ *   lut:    quantize activations -> per-token nibble tables -> table-lookup GEMV over 4-bit weight indices -> group epilogue
  *   a16:    f32 activations times on-the-fly dequantized containers (weight-only)
  * Layouts: wasm/assembly/layout.ts.
  */
 import type { PackedWeights } from '../../shared/numerics/packed-linear-ref.ts';
 import type { Arena } from './arena.ts';
 import type { Kernels } from './kernels.ts';
-import { checkWorkspace, codeStrideFor, type Workspace } from './workspace.ts';
+import { checkWorkspace, codeStrideFor, LUT_BATCH, lutTableStrideFor, type Workspace } from './workspace.ts';
 import { splitRange, type ParallelRunner, type ParallelTask } from './parallel.ts';
 
 export const A16_BITS = 16;
 /** Layers with fewer weights than this run on one thread (a thread hand-off costs microseconds). */
 export const PARALLEL_MIN_WEIGHTS = 1 << 17;
-export type LinearPath = 'planes' | 'codes' | 'a16';
+export type LinearPath = 'planes' | 'codes' | 'lut' | 'a16';
+/** Output rows per table-lookup block (layout.ts LUT_ROWS). */
+const LUT_ROWS = 16;
 const CONTAINERS = [2, 4, 8] as const;
 
 export interface QuantLinearSpec {
@@ -25,7 +28,7 @@ export interface QuantLinearSpec {
   /** Activation group size; 0 or >= K means per token. */
   actGroupSize: number;
   /** Integer path; ignored (a16) when actBits is 16. */
-  path: 'planes' | 'codes';
+  path: 'planes' | 'codes' | 'lut';
   /** Worker threads sharing the memory (Node); the integer GEMM's rows are split over them. */
   parallel?: ParallelRunner;
 }
@@ -51,6 +54,9 @@ export class QuantLinear {
   private readonly container: 2 | 4 | 8;
   private readonly vecsPerRow: number;
   private readonly groupVecs: number;
+  /** lut path: 8-column pairs per row (K padded to 16) and per weight group. */
+  private readonly cpPad: number;
+  private readonly groupCps: number;
   private readonly wBuf: number;
   private readonly wScales: number;
   private readonly wZeros: number;
@@ -76,14 +82,14 @@ export class QuantLinear {
     const elems = 128 / this.container;
     this.vecsPerRow = Math.ceil(k / elems);
     this.groupVecs = gs === k ? this.vecsPerRow : gs / elems;
+    this.cpPad = 2 * Math.ceil(k / 16);
+    this.groupCps = gs === k ? this.cpPad : gs / 8;
 
     const x = kernels.exports;
     const G = this.groups, nPad = this.nPad;
     // Final buffers first, then the temporary canonical planes above them (released at the end).
     // The repack kernels write every byte of these (padding included): no zero-fill needed.
-    this.wBuf = this.path === 'planes'
-      ? arena.alloc((nPad / 4) * this.wd * p * 16, false)
-      : arena.alloc(n * this.vecsPerRow * 16, false);
+    this.wBuf = arena.alloc(this.layoutBytes, false);
     this.wScales = arena.alloc(G * nPad * 4);
     this.wZeros = arena.alloc(G * nPad * 4);
     this.wSums = arena.alloc(G * nPad * 4);
@@ -102,6 +108,8 @@ export class QuantLinear {
     x.weightSums(planes, p, n, this.wd, this.groupWords, G, nPad, this.wSums);
     if (this.path === 'planes') {
       x.repackToTiles(planes, p, n, this.wd, this.wBuf);
+    } else if (this.path === 'lut') {
+      x.repackToLut(planes, p, n, this.wd, this.cpPad, this.wBuf);
     } else {
       const scratch = arena.alloc(this.wd * 32 + 64);
       x.repackToContainers(planes, p, n, k, this.wd, this.container, this.vecsPerRow, this.wBuf, scratch);
@@ -111,8 +119,14 @@ export class QuantLinear {
 
   /** Bytes of weights this layer streams per forward pass (for bandwidth figures). */
   get weightBytes(): number {
+    return this.layoutBytes;
+  }
+
+  private get layoutBytes(): number {
     const p = this.spec.weights.bits;
-    return this.path === 'planes' ? (this.nPad / 4) * this.wd * p * 16 : this.outFeatures * this.vecsPerRow * 16;
+    if (this.path === 'planes') return (this.nPad / 4) * this.wd * p * 16;
+    if (this.path === 'lut') return Math.ceil(this.outFeatures / LUT_ROWS) * this.cpPad * p * 16;
+    return this.outFeatures * this.vecsPerRow * 16;
   }
 
   /** Accumulator entries per token (for sizing the workspace). */
@@ -153,6 +167,8 @@ export class QuantLinear {
         args: [p, q, ws.planes, this.wBuf + t0 * tileBytes, ws.acc + t0 * 16, m, t1 - t0, this.wd, this.groupWords, this.groups, this.nPad] });
       if (par) par.run(splitRange(this.nPad / 4, par.threads).map(([a, b]) => task(a, b)));
       else x.bitGemm(...(task(0, this.nPad / 4).args as Parameters<typeof x.bitGemm>));
+    } else if (this.path === 'lut') {
+      this.lutForward(m, stride, q, par, ws);
     } else {
       const rowBytes = this.vecsPerRow * 16;
       const task = (r0: number, r1: number): ParallelTask => ({ kernel: 'codeGemm',
@@ -162,5 +178,24 @@ export class QuantLinear {
     }
     x.epilogue(ws.acc, m, n, this.nPad, k, gs, this.groups, ws.scales, ws.zeros, this.actGroup, ws.sums,
       this.wScales, this.wZeros, this.wSums, this.bias, outPtr);
+  }
+
+  /** Table-lookup GEMM: tables for up to LUT_BATCH tokens at a time, then 16-row blocks (split over threads). */
+  private lutForward(m: number, codeStride: number, q: number, par: ParallelRunner | undefined, ws: Workspace): void {
+    const x = this.kernels.exports;
+    const p = this.spec.weights.bits;
+    const tableStride = lutTableStrideFor(this.inFeatures);
+    const nBlocks = Math.ceil(this.outFeatures / LUT_ROWS);
+    const blockBytes = this.cpPad * p * 16;
+    for (let r0 = 0; r0 < m; r0 += LUT_BATCH) {
+      const mb = Math.min(LUT_BATCH, m - r0);
+      x.lutTables(ws.codes + r0 * codeStride, codeStride, mb, 2 * this.cpPad, ws.luts, tableStride);
+      const acc = ws.acc + r0 * this.groups * this.nPad * 4;
+      const task = (b0: number, b1: number): ParallelTask => ({ kernel: 'lutGemm',
+        args: [p, q, ws.luts, tableStride, this.wBuf + b0 * blockBytes, acc + b0 * LUT_ROWS * 4, mb, b1 - b0, this.cpPad,
+          this.groupCps, this.groups, this.nPad, this.nPad - b0 * LUT_ROWS] });
+      if (par) par.run(splitRange(nBlocks, par.threads).map(([a, b]) => task(a, b)));
+      else x.lutGemm(...(task(0, nBlocks).args as Parameters<typeof x.lutGemm>));
+    }
   }
 }

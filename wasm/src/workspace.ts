@@ -7,6 +7,11 @@ import type { Arena } from './arena.ts';
 
 /** Activation code rows are padded to this many elements (covers every container vector). */
 export const CODE_ROW_ALIGN = 64;
+/**
+ * Tokens per table-lookup pass (the lut path builds per-token tables of 8 bytes per input feature,
+ * so larger batches run in passes of this many tokens over the same weights).
+ */
+export const LUT_BATCH = 4;
 
 export interface WorkspaceNeeds {
   maxM: number;
@@ -27,16 +32,23 @@ export interface Workspace {
   sums: number;
   acc: number;
   xPad: number;
+  /** Table-lookup tables, LUT_BATCH rows of lutTableStrideFor(maxK) bytes. */
+  luts: number;
 }
 
 export function codeStrideFor(k: number): number {
   return Math.ceil(k / CODE_ROW_ALIGN) * CODE_ROW_ALIGN;
 }
 
+/** Bytes of one token's lookup tables (2 tables of 16 bytes per 4 input features, K padded to 16). */
+export function lutTableStrideFor(k: number): number {
+  return Math.ceil(k / 16) * 128;
+}
+
 export function workspaceBytes(n: WorkspaceNeeds): number {
   const stride = codeStrideFor(n.maxK);
   const wd = Math.ceil(n.maxK / 32);
-  return n.maxM * (stride + wd * 8 * 4 + n.maxGroups * 12 + n.maxAccPerRow * 4 + stride * 4) + 6 * 16;
+  return n.maxM * (stride + wd * 8 * 4 + n.maxGroups * 12 + n.maxAccPerRow * 4 + stride * 4) + LUT_BATCH * lutTableStrideFor(n.maxK) + 7 * 16;
 }
 
 export function allocWorkspace(arena: Arena, needs: WorkspaceNeeds): Workspace {
@@ -52,6 +64,7 @@ export function allocWorkspace(arena: Arena, needs: WorkspaceNeeds): Workspace {
     sums: arena.alloc(m * needs.maxGroups * 4),
     acc: arena.alloc(m * needs.maxAccPerRow * 4),
     xPad: arena.alloc(m * stride * 4),
+    luts: arena.alloc(LUT_BATCH * lutTableStrideFor(needs.maxK)),
   };
 }
 

@@ -52,7 +52,8 @@ export const pullCommand: Command = {
     'its abq.checksums metadata; a snapshot folder appears only once all of it checks out. An interrupted pull\n' +
     'resumes where it stopped (HTTP Range). When the Hub cannot be reached, a revision pulled before is used;\n' +
     'with HF_HUB_OFFLINE=1 the network is not tried at all.\n' +
-    'gpu-node and the edge take hf://user/repo@revision wherever they take a model folder, through this cache.\n' +
+    'Give the printed folder to a GPU node (--model) or the edge (ABQ_MODEL_DIRS); code using shared/hub can take\n' +
+    'hf://user/repo@revision directly (resolveModelRef), through this same cache.\n' +
     `Cache: --cache-dir, else $ABQ_CACHE_DIR, else $XDG_CACHE_HOME/abq/hub or ~/.cache/abq/hub. See docs/PUBLISHING.md.`,
   positionals: [
     { name: 'repo', description: 'user/repo, optionally @revision (also accepts hf://user/repo@revision)', required: true },

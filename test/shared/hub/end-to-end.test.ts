@@ -12,7 +12,7 @@ import { resolveModelRef } from '../../../shared/hub/resolve-model-ref.ts';
 import { main } from '../../../scripts/cli/main.ts';
 import { createEdgeApp } from '../../../edge/app.ts';
 import { parseEdgeConfig } from '../../../edge/config.ts';
-import { loadEdgeModel } from '../../../edge/node-models.ts';
+import { loadEdgeModel, parseModelDirs } from '../../../edge/node-models.ts';
 import { kernelPath } from '../../../wasm/src/node.ts';
 import { startHubServer, type HubServer } from '../../helpers/hub-server/index.ts';
 import { describeWithShared, STORIES260K_DIR, TINYSTORIES_TXT } from '../../helpers/shared-data.ts';
@@ -83,5 +83,16 @@ describeWithShared('stories260K: quantize -> push -> pull -> edge (WASM)', () =>
     expect(fromHub.servedBy).toBe('wasm');
     expect(fromHub.text.length).toBeGreaterThan(0);
     expect(fromHub.text).toBe(local.text);
+
+    // The edge also takes the hf:// ref itself (as ABQ_MODEL_DIRS does), resolving it through the cache.
+    vi.stubEnv('HF_ENDPOINT', hub.url);
+    vi.stubEnv('ABQ_CACHE_DIR', cacheDir);
+    try {
+      const [spec] = parseModelDirs('hf://alice/stories260K-w4a8@main');
+      expect(spec.id).toBe('stories260K-w4a8');
+      expect((await completeOnEdge(spec.dir)).text).toBe(local.text);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });

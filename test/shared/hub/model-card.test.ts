@@ -40,8 +40,8 @@ describe('model card', () => {
     expect(card).toMatch(/\| activations \| 8-bit, dynamic per token \|/);
     expect(card).toMatch(/\| tinystories \(validation\) \| perplexity \| 9\.5000 \| 9\.0000 \| 5\.56% \|/);
     expect(card).toMatch(/\| weights \(safetensors\) \| \d+(\.\d+)? KB \|/);
-    expect(card).toContain('npx abq-pack pull alice/tiny-w4a8');
-    expect(card).toContain('hf://alice/tiny-w4a8@main');
+    expect(card).toContain('DIR=$(npx abq-pack pull alice/tiny-w4a8)');
+    expect(card).toContain('ABQ_MODEL_DIRS=tiny-w4a8="$DIR" npm start');
   });
 
   it('describes per-token activations the same whether actGroupSize is 0 or K', () => {
