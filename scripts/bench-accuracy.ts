@@ -25,7 +25,7 @@ import { quantizeModel, settingsLabel, methodTraits } from '../shared/quant/inde
 import { writeQuantizedModel, packedSizeBytes } from '../shared/quant/write-packed.ts';
 import { buildQuantizedLlama, layersForModel } from '../shared/quant/build-model.ts';
 import { loadPackedLlama } from '../shared/quant/load-packed.ts';
-import { evaluatePerplexity, prepareEval } from '../shared/eval/index.ts';
+import { evaluatePerplexity, prepareEval, type EvalPlan } from '../shared/eval/index.ts';
 import { loadTokenizer } from '../shared/tokenizer/load-tokenizer.ts';
 import { loadLlamaModel } from '../shared/model/load.ts';
 
@@ -63,22 +63,28 @@ async function record(r: AccuracyRecord): Promise<void> {
   await appendFile(args.results!, JSON.stringify(r) + '\n');
 }
 
-async function evalPlans() {
-  const tok = await loadTokenizer(MODEL);
+/** Evaluation plans, built on first use (tokenizing WikiText with a 512-token vocabulary takes a while). */
+function evalPlans() {
+  const tok = loadTokenizer(MODEL);
+  const cache = new Map<string, Promise<EvalPlan>>();
+  const plan = (key: string, file: string, o: Parameters<typeof prepareEval>[2]) => {
+    if (!cache.has(key)) cache.set(key, (async () => prepareEval(await readFile(file, 'utf8'), await tok, o))());
+    return cache.get(key)!;
+  };
   return {
-    stories: prepareEval(await readFile(STORIES, 'utf8'), tok, { protocol: 'stream', seqlen: SEQLEN, stories: EVAL_STORIES }),
-    intStories: prepareEval(await readFile(STORIES, 'utf8'), tok, { protocol: 'stream', seqlen: SEQLEN, stories: INT_STORIES }),
-    wiki: prepareEval(await readFile(WIKI, 'utf8'), tok, { protocol: 'wikitext', seqlen: SEQLEN, maxTokens: WIKI_MAX_TOKENS }),
+    stories: () => plan('stories', STORIES, { protocol: 'stream', seqlen: SEQLEN, stories: EVAL_STORIES }),
+    intStories: () => plan('int', STORIES, { protocol: 'stream', seqlen: SEQLEN, stories: INT_STORIES }),
+    wiki: () => plan('wiki', WIKI, { protocol: 'wikitext', seqlen: SEQLEN, maxTokens: WIKI_MAX_TOKENS }),
   };
 }
 
 async function runJob(job: AccuracyJob, metrics: Set<string>): Promise<void> {
-  const plans = await evalPlans();
+  const plans = evalPlans();
   const dir = path.join(args.models!, job.id);
   if (job.method === 'fp') {
     const { model } = await loadLlamaModel(MODEL);
-    if (metrics.has('quant')) await record({ job: job.id, metric: 'quant', ppl: (await evaluatePerplexity(model, plans.stories)).ppl, seconds: 0, bytes: 0 });
-    if (metrics.has('wiki')) await record({ job: job.id, metric: 'wiki', ppl: (await evaluatePerplexity(model, plans.wiki)).ppl });
+    if (metrics.has('quant')) await record({ job: job.id, metric: 'quant', ppl: (await evaluatePerplexity(model, await plans.stories())).ppl, seconds: 0, bytes: 0 });
+    if (metrics.has('wiki')) await record({ job: job.id, metric: 'wiki', ppl: (await evaluatePerplexity(model, await plans.wiki())).ppl });
     return;
   }
   const c = job.config!;
@@ -89,7 +95,7 @@ async function runJob(job: AccuracyJob, metrics: Set<string>): Promise<void> {
     const checkpointDir = `${dir}.calib`;
     const qm = await quantizeModel({ model: MODEL, method: job.method, settings: c.settings, epochs, calib: { file: STORIES, ...CALIB, nsamples, skip: CALIB_SKIP }, checkpointDir, resume: true });
     const layers = layersForModel(qm.layers);
-    const sim = await evaluatePerplexity(buildQuantizedLlama(qm.source.config, layers, (n) => qm.floats.get(n), 'simulated'), plans.stories);
+    const sim = await evaluatePerplexity(buildQuantizedLlama(qm.source.config, layers, (n) => qm.floats.get(n), 'simulated'), await plans.stories());
     await rm(dir, { recursive: true, force: true });
     await writeQuantizedModel(dir, qm, { perplexity: { [`TinyStories first ${EVAL_STORIES} (stream, ${SEQLEN})`]: { quant: sim.ppl, path: 'simulated' } }, calibration: `${nsamples} x ${CALIB.seqlen} tokens of TinyStories after story ${CALIB_SKIP}, seed ${CALIB.seed}` });
     await rm(checkpointDir, { recursive: true, force: true });
@@ -105,13 +111,13 @@ async function runJob(job: AccuracyJob, metrics: Set<string>): Promise<void> {
   }
   if (metrics.has('int')) {
     // Both paths of the same packed folder on the same (shorter) text: the integer path is the slow oracle.
-    const integer = await evaluatePerplexity((await loadPackedLlama(dir, 'integer')).model, plans.intStories);
-    const simulated = await evaluatePerplexity((await loadPackedLlama(dir, 'simulated')).model, plans.intStories);
+    const integer = await evaluatePerplexity((await loadPackedLlama(dir, 'integer')).model, await plans.intStories());
+    const simulated = await evaluatePerplexity((await loadPackedLlama(dir, 'simulated')).model, await plans.intStories());
     await record({ job: job.id, metric: 'int', ppl: integer.ppl, simPpl: simulated.ppl });
   }
   if (metrics.has('wiki')) {
     const { model } = await loadPackedLlama(dir, 'simulated');
-    await record({ job: job.id, metric: 'wiki', ppl: (await evaluatePerplexity(model, plans.wiki)).ppl });
+    await record({ job: job.id, metric: 'wiki', ppl: (await evaluatePerplexity(model, await plans.wiki())).ppl });
   }
 }
 

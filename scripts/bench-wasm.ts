@@ -45,8 +45,8 @@ const SHAPES: [number, number][] = [[64, 172], [288, 768], [2048, 2048], [4096, 
 const GEMM_SHAPES: [number, number][] = [[288, 768], [2048, 2048]];
 const GEMM_M = 32;
 const CONFIGS: [number, number][] = [[1, 1], [2, 2], [2, 8], [3, 8], [4, 4], [4, 8], [6, 6], [8, 8], [4, 16]];
-const TABLE_SHAPES: [number, number][] = [[288, 768], [2048, 2048]];
-const TABLE_M = [1, 16];
+/** Path-table cases: [N, K, token counts]; the large layer for decode only (its M=16 runs take minutes). */
+const TABLE_CASES: [number, number, number[]][] = [[288, 768, [1, 16]], [2048, 2048, [1, 16]], [4096, 11008, [1]]];
 const ENGINE_CONFIGS = [
   { name: 'W8A8', wbits: 8, abits: 8, groupSize: 0 },
   { name: 'W4A8', wbits: 4, abits: 8, groupSize: 0 },
@@ -120,8 +120,8 @@ async function main(): Promise<void> {
 
   if (WRITE_TABLE) {
     const entries: PathTableEntry[] = [];
-    for (const [n, k] of TABLE_SHAPES) {
-      for (const m of TABLE_M) {
+    for (const [n, k, ms] of TABLE_CASES) {
+      for (const m of ms) {
         for (let p = 1; p <= 8; p++) {
           for (let q = 1; q <= 8; q++) {
             let bestPath: IntPath = 'planes';

@@ -9,13 +9,15 @@ const TABLE: PathTable = {
     { p: 2, q: 8, n: 288, k: 768, m: 1, best: 'planes' },
     { p: 2, q: 8, n: 2048, k: 2048, m: 1, best: 'codes' },
     { p: 2, q: 8, n: 2048, k: 2048, m: 16, best: 'planes' },
+    { p: 2, q: 8, n: 4096, k: 11008, m: 1, best: 'lut' },
   ],
 };
 
 describe('choosePath', () => {
   it('takes the entry of the same (p, q) and M bucket with the nearest weight size', () => {
     expect(choosePath(2, 8, 300, 800, 1, TABLE)).toBe('planes');
-    expect(choosePath(2, 8, 4096, 4096, 1, TABLE)).toBe('codes');
+    expect(choosePath(2, 8, 2048, 4096, 1, TABLE)).toBe('codes');
+    expect(choosePath(2, 8, 4096, 11008, 1, TABLE)).toBe('lut');
     expect(choosePath(2, 8, 64, 172, 8, TABLE)).toBe('planes');
   });
   it('falls back to popcounts only for the smallest bit products when nothing was measured', () => {
