@@ -14,8 +14,9 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-export async function startChild(script: string, args: string[], env: Record<string, string>, readyPattern: RegExp): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `nodeArgs`: extra flags for node itself (e.g. --cpu-prof, which NODE_OPTIONS does not accept). */
+export async function startChild(script: string, args: string[], env: Record<string, string>, readyPattern: RegExp, nodeArgs: string[] = []): Promise<Child> {
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (d: Buffer) => {
