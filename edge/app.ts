@@ -9,7 +9,6 @@
  *     const res = await app.request('/v1/models');
  */
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import type { MiddlewareHandler } from 'hono';
 import type { EdgeConfig } from './config.ts';
@@ -27,6 +26,7 @@ import { healthzHandler, metricsHandler, modelsHandler } from './api/info-routes
 import { heartbeatHandler } from './api/heartbeat-route.ts';
 import { EDGE_HEARTBEAT_PATH } from './backends/node-protocol.ts';
 import { PLAYGROUND_HTML } from './playground/page.ts';
+import { checkBodySize, webRequestIO, type RequestIO } from './lib/request-io.ts';
 
 export interface EdgeAppOptions {
   config: EdgeConfig;
@@ -38,6 +38,8 @@ export interface EdgeAppOptions {
   now?: () => number;
   /** 'timer' (Node: a background interval), 'per-request' (Workers: checks ride on requests), 'off'. */
   healthChecks?: 'timer' | 'per-request' | 'off';
+  /** How handlers read bodies and client aborts (Node passes edge/node-request-io.ts). */
+  requestIO?: RequestIO;
 }
 
 export interface EdgeApp {
@@ -81,17 +83,16 @@ export function createEdgeApp(opts: EdgeAppOptions): EdgeApp {
     dispatchDeps: { registry, localBackends, maxRetries: config.maxRetries, firstTokenTimeoutMs: config.firstTokenTimeoutMs, metrics },
     rateLimiter: new RateLimiter(config.rateLimitPerMinute, config.rateLimitBurst),
     now,
+    io: opts.requestIO ?? webRequestIO,
   };
 
   const app = new Hono<EdgeEnv>();
   const auth = apiKeyAuth(config.apiKeys);
   const limit = rateLimit(rt.rateLimiter, () => metrics.rateLimited.inc());
-  const sizeLimit = bodyLimit({
-    maxSize: config.maxBodyBytes,
-    onError: () => {
-      throw new ApiError(`request body is larger than ${config.maxBodyBytes} bytes; send a shorter prompt`, { type: 'invalid_request_error', code: 'request_too_large', status: 413 });
-    },
-  });
+  const sizeLimit: MiddlewareHandler<EdgeEnv> = async function sizeLimitMiddleware(c, next) {
+    await checkBodySize(rt.io, c, config.maxBodyBytes);
+    return next();
+  };
   const healthMode = opts.healthChecks ?? 'off';
   if (healthMode === 'per-request') app.use('*', healthOnRequest(rt));
   if (healthMode === 'timer') health?.start();

@@ -17,6 +17,7 @@ import { parseEdgeConfig, type EnvRecord } from './config.ts';
 import { loadEdgeModel, parseModelDirs } from './node-models.ts';
 import type { InferenceBackend } from './backends/backend.ts';
 import { createNodeHttpFetch } from './node-fetch.ts';
+import { nodeRequestIO } from './node-request-io.ts';
 
 export const DEFAULT_PORT = 8787;
 
@@ -52,6 +53,7 @@ export async function startEdgeServer(env: EnvRecord = process.env, opts: { port
     models: loaded.map((l) => l.served),
     localBackends: loaded.map((l) => l.wasm).filter((b): b is InferenceBackend => !!b),
     healthChecks: 'timer',
+    requestIO: nodeRequestIO,
   });
   // Know which nodes are up (and which models they serve) before taking the first request.
   await edge.runtime.health?.checkAll();

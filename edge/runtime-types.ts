@@ -10,6 +10,7 @@ import type { HealthChecker } from './routing/health-checker.ts';
 import type { EdgeMetrics } from './metrics.ts';
 import type { DispatchDeps, ServedPath } from './serve/dispatch.ts';
 import type { RateLimiter } from './middleware/rate-limit.ts';
+import type { RequestIO } from './lib/request-io.ts';
 
 export interface ServedModel {
   id: string;
@@ -29,6 +30,8 @@ export interface EdgeRuntime {
   dispatchDeps: DispatchDeps;
   rateLimiter: RateLimiter;
   now: () => number;
+  /** Body and client-abort access (edge/lib/request-io.ts). */
+  io: RequestIO;
 }
 
 /** Values handlers and middleware put on the Hono context. */

@@ -23,7 +23,7 @@ function findModel(rt: EdgeRuntime, id: string): ServedModel {
 
 export function completionsHandler(rt: EdgeRuntime) {
   return async function completions(c: Context<EdgeEnv>): Promise<Response> {
-    const req = parseCompletionRequest(parseJsonBody(await c.req.text()), rt.config.maxTokensCap);
+    const req = parseCompletionRequest(parseJsonBody(await rt.io.text(c, rt.config.maxBodyBytes)), rt.config.maxTokensCap);
     const model = findModel(rt, req.model);
     let tokens: number[];
     if (typeof req.prompt === 'string') {
@@ -39,7 +39,7 @@ export function completionsHandler(rt: EdgeRuntime) {
 
 export function chatCompletionsHandler(rt: EdgeRuntime) {
   return async function chatCompletions(c: Context<EdgeEnv>): Promise<Response> {
-    const req = parseChatRequest(parseJsonBody(await c.req.text()), rt.config.maxTokensCap);
+    const req = parseChatRequest(parseJsonBody(await rt.io.text(c, rt.config.maxBodyBytes)), rt.config.maxTokensCap);
     const model = findModel(rt, req.model);
     let tokens: number[];
     try {

@@ -33,7 +33,7 @@ export function heartbeatHandler(rt: EdgeRuntime) {
     if (!rt.config.allowRegistration || !rt.config.nodeSecret) {
       throw new ApiError('node self-registration is disabled on this edge; set ABQ_ALLOW_REGISTRATION=true', { type: 'not_found_error', code: 'registration_disabled' });
     }
-    const text = await c.req.text();
+    const text = await rt.io.text(c, rt.config.maxBodyBytes);
     const v = await verifyRequest({ secret: rt.config.nodeSecret, header: c.req.header(SIGNATURE_HEADER), method: 'POST', path: EDGE_HEARTBEAT_PATH, body: text, replayCache: replay });
     if (!v.ok) throw new ApiError(`heartbeat signature rejected (${v.reason})`, { type: 'authentication_error', code: 'bad_signature' });
     const entry = rt.registry.applyHeartbeat(parseHeartbeat(parseJsonBody(text)));

@@ -51,7 +51,7 @@ export async function runGeneration(c: Context, rt: EdgeRuntime, endpoint: strin
     sampling: { temperature: req.temperature, topP: req.topP, topK: req.topK, seed: req.seed },
     maxTokens,
     stop: model.tokenizer.eosIds.map((id) => [id]),
-    signal: c.req.raw.signal,
+    signal: rt.io.signal(c),
   });
   rt.metrics.ttft.observe({ served_by: d.path }, (rt.now() - started) / 1000);
   const headers: Record<string, string> = { 'x-abq-served-by': d.path, 'x-abq-backend': d.backendId, 'x-abq-retries': String(d.retries) };

@@ -1,0 +1,66 @@
+/**
+ * How handlers read a request's body and learn that its client went away. Runtime-free default:
+ * the web Request (`c.req.raw`). The Node entries pass edge/node-request-io.ts instead, which reads
+ * node:http's IncomingMessage directly: on @hono/node-server, touching `c.req.raw.body`, `.text()`
+ * or `.signal` builds a full undici Request (Readable.toWeb, makeTransferable), which measured as
+ * the largest single CPU cost of a small POST (docs/EDGE.md, "Performance").
+ */
+import type { Context } from 'hono';
+import { ApiError } from '../errors.ts';
+
+export interface RequestIO {
+  /** The body as UTF-8 text; more than `maxBytes` throws a 413 ApiError. Cached per request. */
+  text(c: Context, maxBytes: number): Promise<string>;
+  /** Aborted when the client goes away before the response has been sent. */
+  signal(c: Context): AbortSignal;
+}
+
+export function tooLarge(maxBytes: number): ApiError {
+  return new ApiError(`request body is larger than ${maxBytes} bytes; send a shorter prompt`, { type: 'invalid_request_error', code: 'request_too_large', status: 413 });
+}
+
+async function readLimited(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<string> {
+  if (!body) return '';
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(maxBytes);
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const ch of chunks) {
+    all.set(ch, at);
+    at += ch.byteLength;
+  }
+  return new TextDecoder().decode(all);
+}
+
+/** Web-standard request access (Workers, app.request in tests). */
+export const webRequestIO: RequestIO = {
+  text(c, maxBytes) {
+    // Hono's own body cache, so c.req.text()/json() elsewhere see the same text.
+    return ((c.req.bodyCache as { text?: Promise<string> }).text ??= readLimited(c.req.raw.body, maxBytes));
+  },
+  signal: (c) => c.req.raw.signal,
+};
+
+/**
+ * Middleware-time size check: a declared content-length over the limit is refused without reading;
+ * a body without one (chunked) is read now, under the limit, so it is refused before auth as well.
+ */
+export async function checkBodySize(io: RequestIO, c: Context, maxBytes: number): Promise<void> {
+  const declared = c.req.header('content-length');
+  if (declared !== undefined && c.req.header('transfer-encoding') === undefined) {
+    if (Number(declared) > maxBytes) throw tooLarge(maxBytes);
+    return;
+  }
+  await io.text(c, maxBytes);
+}
