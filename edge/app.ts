@@ -9,7 +9,7 @@
  *     const res = await app.request('/v1/models');
  */
 import { Hono } from 'hono';
-import { cors } from 'hono/cors';
+import { apiCors } from './middleware/cors.ts';
 import type { MiddlewareHandler } from 'hono';
 import type { EdgeConfig } from './config.ts';
 import { ApiError, toApiError } from './errors.ts';
@@ -101,7 +101,7 @@ export function createEdgeApp(opts: EdgeAppOptions): EdgeApp {
   app.get('/', (c) => c.html(PLAYGROUND_HTML));
   app.get('/healthz', healthzHandler(rt));
   app.get('/metrics', auth, metricsHandler(rt));
-  app.use('/v1/*', cors({ origin: '*', allowHeaders: ['authorization', 'content-type'], exposeHeaders: ['x-abq-served-by', 'x-abq-backend', 'x-abq-retries'] }));
+  app.use('/v1/*', apiCors({ allowHeaders: ['authorization', 'content-type'], exposeHeaders: ['x-abq-served-by', 'x-abq-backend', 'x-abq-retries'] }));
   app.get('/v1/models', auth, modelsHandler(rt));
   app.post('/v1/completions', sizeLimit, auth, limit, completionsHandler(rt));
   app.post('/v1/chat/completions', sizeLimit, auth, limit, chatCompletionsHandler(rt));

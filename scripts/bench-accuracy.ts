@@ -49,7 +49,7 @@ const { values: args } = parseArgs({
     results: { type: 'string', default: path.join(REPO, '.bench', 'accuracy-results.jsonl') },
     models: { type: 'string', default: path.join(REPO, '.bench', 'accuracy-models') },
     job: { type: 'string' }, 'write-doc-only': { type: 'boolean' }, 'no-doc': { type: 'boolean' }, partial: { type: 'boolean' },
-    nsamples: { type: 'string' }, 'epochs-scale': { type: 'string', default: '1' }, machine: { type: 'string' },
+    nsamples: { type: 'string' }, 'epochs-scale': { type: 'string', default: '1' }, machine: { type: 'string' }, note: { type: 'string', multiple: true },
   },
 });
 
@@ -101,7 +101,7 @@ async function runJob(job: AccuracyJob, metrics: Set<string>): Promise<void> {
     await rm(checkpointDir, { recursive: true, force: true });
     await record({
       job: job.id, metric: 'quant', ppl: sim.ppl, seconds: qm.seconds, bytes: packedSizeBytes(qm), epochs, nsamples, label: settingsLabel(c.settings),
-      fellBack: qm.blocks.filter((b) => b.fellBack).map((b) => b.layer), flexqLayers: qm.flexq?.chosen,
+      fellBack: qm.blocks.filter((b) => b.fellBack).map((b) => b.layer), flexqLayers: qm.flexq?.chosen, resumed: qm.blocks.some((b) => b.resumed),
     });
   }
   if ((metrics.has('int') || metrics.has('wiki')) && !existsSync(dir)) {
@@ -149,7 +149,7 @@ async function main(): Promise<void> {
     };
     await Promise.all(Array.from({ length: workers }, worker));
   }
-  if (!args['no-doc']) await writeAccuracyDoc(await readRecords(args.results!), { machine: args.machine, partial: !!args.partial, evalStories: EVAL_STORIES, wikiTokens: WIKI_MAX_TOKENS, calib: CALIB, calibSkip: CALIB_SKIP });
+  if (!args['no-doc']) await writeAccuracyDoc(await readRecords(args.results!), { notes: args.note, machine: args.machine, partial: !!args.partial, evalStories: EVAL_STORIES, wikiTokens: WIKI_MAX_TOKENS, calib: CALIB, calibSkip: CALIB_SKIP });
 }
 
 main().catch((e) => { console.error(e); process.exitCode = 1; });

@@ -17,7 +17,8 @@ import { parseArgs } from 'node:util';
 import { machineLine, replaceBenchSection } from './lib/bench-doc.ts';
 import { verifyRequest, SIGNATURE_HEADER } from '../shared/auth/index.ts';
 import { ROOT, startChild } from './edge-bench/processes.ts';
-import { percentile, runLoad, timeToFirstByte, type LoadResult } from './edge-bench/measure.ts';
+import { percentile, runLoad, timeToFirstByte, type LoadResult, type LoadSpec } from './edge-bench/measure.ts';
+import { processCpuSeconds, selfCpuSeconds } from './edge-bench/cpu.ts';
 
 const { values } = parseArgs({ options: { rate: { type: 'string', default: '1000' }, seconds: { type: 'string', default: '10' }, ttfb: { type: 'string', default: '300' }, 'wasm-rate': { type: 'string', default: '100' } } });
 const WASM_RATE = Number(values['wasm-rate']);
@@ -41,9 +42,18 @@ function signSync(method: string, pathname: string, body: string): string {
 
 const fmt = (x: number) => x.toFixed(3);
 
+/** CPU microseconds per completed request, per process, over one load run. */
+interface CpuPerRequest {
+  loadgen: number;
+  edge: number;
+  node: number;
+}
+
 interface Measured {
   direct: LoadResult;
   viaEdge: LoadResult;
+  cpuDirect: CpuPerRequest;
+  cpuEdge: CpuPerRequest;
   ttfbDirect: number[];
   ttfbEdge: number[];
 }
@@ -61,11 +71,20 @@ async function measure(nodeScript: string, nodeArgs: string[], rate: number, ttf
     const edgeSpec = { url: `${edge.url}/v1/completions`, body: edgeBody(false, 1), headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` } };
     await runLoad({ ...directSpec, rate, seconds: 2, connections: CONNECTIONS });
     await runLoad({ ...edgeSpec, rate, seconds: 2, connections: CONNECTIONS });
-    const direct = await runLoad({ ...directSpec, rate, seconds: SECONDS, connections: CONNECTIONS });
-    const viaEdge = await runLoad({ ...edgeSpec, rate, seconds: SECONDS, connections: CONNECTIONS });
+    // CPU per request of each process: steadier than latency when other work shares the machine.
+    const timed = async (spec: Omit<LoadSpec, 'rate' | 'seconds' | 'connections'>): Promise<[LoadResult, CpuPerRequest]> => {
+      const before = [selfCpuSeconds(), processCpuSeconds(edge.proc.pid!), processCpuSeconds(node.proc.pid!)];
+      const r = await runLoad({ ...spec, rate, seconds: SECONDS, connections: CONNECTIONS });
+      const after = [selfCpuSeconds(), processCpuSeconds(edge.proc.pid!), processCpuSeconds(node.proc.pid!)];
+      const done = Math.max(1, r.rps * SECONDS);
+      const us = (i: number) => ((after[i] - before[i]) / done) * 1e6;
+      return [r, { loadgen: us(0), edge: us(1), node: us(2) }];
+    };
+    const [direct, cpuDirect] = await timed(directSpec);
+    const [viaEdge, cpuEdge] = await timed(edgeSpec);
     const ttfbDirect = await timeToFirstByte(`${node.url}/v1/generate`, directBody(16), () => ({ [SIGNATURE_HEADER]: signSync('POST', '/v1/generate', directBody(16)) }), ttfbCount);
     const ttfbEdge = await timeToFirstByte(`${edge.url}/v1/completions`, edgeBody(true, 16), () => ({ authorization: `Bearer ${KEY}` }), ttfbCount);
-    return { direct, viaEdge, ttfbDirect, ttfbEdge };
+    return { direct, viaEdge, cpuDirect, cpuEdge, ttfbDirect, ttfbEdge };
   } finally {
     await Promise.all([edge.stop(), node.stop()]);
   }
@@ -75,18 +94,19 @@ const directBody = (maxTokens: number) => JSON.stringify({ model: 'stories260K',
 const edgeBody = (stream: boolean, maxTokens: number) => JSON.stringify({ model: 'stories260K', prompt: PROMPT, max_tokens: maxTokens, temperature: 0, stream });
 
 function section(title: string, m: Measured, rate: number, targets: boolean): string[] {
-  const row = (name: string, r: LoadResult) => `| ${name} | ${r.rps.toFixed(0)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.mean)} | ${r.non2xx + r.errors} |`;
+  const cpu = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : 'n/a');
+  const row = (name: string, r: LoadResult, c: CpuPerRequest) => `| ${name} | ${r.rps.toFixed(0)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.mean)} | ${r.non2xx + r.errors} | ${cpu(c.loadgen)} | ${cpu(c.edge)} | ${cpu(c.node)} |`;
   const addedP50 = m.viaEdge.p50 - m.direct.p50;
   const addedP99 = m.viaEdge.p99 - m.direct.p99;
   const t = { dp50: percentile(m.ttfbDirect, 50), dp99: percentile(m.ttfbDirect, 99), ep50: percentile(m.ttfbEdge, 50), ep99: percentile(m.ttfbEdge, 99) };
   return [
     `### ${title} (offered load ${rate} req/s)`,
     '',
-    '| path | req/s done | p50 ms | p99 ms | mean ms | failed |',
-    '|---|---:|---:|---:|---:|---:|',
-    row('direct to node: POST /v1/generate (token ids, signed)', m.direct),
-    row('via edge: POST /v1/completions (tokenize, route, sign, detokenize)', m.viaEdge),
-    `| **added by the edge** | | **${fmt(addedP50)}** | **${fmt(addedP99)}** | ${fmt(m.viaEdge.mean - m.direct.mean)} | |`,
+    '| path | req/s done | p50 ms | p99 ms | mean ms | failed | CPU us/req load generator | CPU us/req edge | CPU us/req node |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    row('direct to node: POST /v1/generate (token ids, signed)', m.direct, m.cpuDirect),
+    row('via edge: POST /v1/completions (tokenize, route, sign, detokenize)', m.viaEdge, m.cpuEdge),
+    `| **added by the edge** | | **${fmt(addedP50)}** | **${fmt(addedP99)}** | ${fmt(m.viaEdge.mean - m.direct.mean)} | | | **${cpu(m.cpuEdge.edge)}** | ${cpu(m.cpuEdge.node - m.cpuDirect.node)} |`,
     '',
     ...(targets ? [`Targets (p50 <= 0.5 ms, p99 <= 2 ms added at 1,000 req/s): ${addedP50 <= 0.5 ? 'p50 met' : '**p50 not met**'}, ${addedP99 <= 2 ? 'p99 met' : '**p99 not met**'}${rate === 1000 ? '' : ` (this run offered ${rate} req/s)`}.`, ''] : []),
     `SSE time to first byte (stream: true, max_tokens 16, ${m.ttfbDirect.length} sequential requests): direct p50 ${fmt(t.dp50)} / p99 ${fmt(t.dp99)} ms, via edge p50 ${fmt(t.ep50)} / p99 ${fmt(t.ep99)} ms: overhead p50 **${fmt(t.ep50 - t.dp50)}** ms, p99 ${fmt(t.ep99 - t.dp99)} ms.`,
@@ -103,7 +123,7 @@ async function main(): Promise<void> {
   const md = [
     '## Edge router overhead (`npm run bench:edge`)',
     '',
-    `Machine: ${machineLine()}. Node server and edge each in its own process on 127.0.0.1 (edge on Node, @hono/node-server); load from autocannon in a third (${CONNECTIONS} connections, fixed rate, ${SECONDS} s after a 2 s warm-up). Requests: "${PROMPT}", max_tokens 1, temperature 0, non-streamed. Latencies in ms from autocannon's per-response times (its histogram rounds to 1 ms). The edge sends SSE headers once the first token has arrived, so that a node failing before it can be retried elsewhere.`,
+    `Machine: ${machineLine()}. Node server and edge each in its own process on 127.0.0.1 (edge on Node, @hono/node-server); load from autocannon in a third (${CONNECTIONS} connections, fixed rate, ${SECONDS} s after a 2 s warm-up). Requests: "${PROMPT}", max_tokens 1, temperature 0, non-streamed. Latencies in ms from autocannon's per-response times (its histogram rounds to 1 ms). CPU us/req: user + system CPU time of each process over the timed run (/proc) divided by the requests completed; the load generator's column is autocannon's process (the direct path's client also signs every request). The edge sends SSE headers once the first token has arrived, so that a node failing before it can be retried elsewhere.`,
     '',
     ...section('Router overhead: node server over a fixed-token backend (no model time)', fixed, RATE, true),
     ...section('End to end: node server on the WASM engine, shipped stories260K W4A8', wasm, WASM_RATE, false),

@@ -4,11 +4,20 @@
  * `beforeFirstToken` flag tells the dispatcher whether retrying on another node is safe.
  */
 import { signRequest, SIGNATURE_HEADER } from '../../shared/auth/index.ts';
-import { readSse } from '../lib/sse-reader.ts';
+import { readSse, type ByteSource } from '../lib/sse-reader.ts';
 import type { GenerateRequest, GeneratedToken, InferenceBackend } from './backend.ts';
 import { NODE_GENERATE_PATH, type NodeGenerateBody, type NodeTokenEvent } from './node-protocol.ts';
 
-export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+/** The part of a fetch Response the edge reads from nodes; a web Response is one. */
+export interface FetchedResponse {
+  readonly status: number;
+  readonly body: ByteSource | null;
+  text(): Promise<string>;
+  json(): Promise<unknown>;
+}
+
+/** The global fetch fits; Node passes edge/node-fetch.ts, which skips building web Responses. */
+export type FetchLike = (input: string, init?: RequestInit) => Promise<FetchedResponse>;
 
 export class NodeError extends Error {
   constructor(
@@ -58,7 +67,7 @@ export class RemoteNodeBackend implements InferenceBackend {
     };
     const text = JSON.stringify(body);
     const signature = await signRequest({ secret: this.opts.secret, method: 'POST', path: NODE_GENERATE_PATH, body: text });
-    let res: Response;
+    let res: FetchedResponse;
     try {
       res = await this.fetchImpl(this.opts.url + NODE_GENERATE_PATH, {
         method: 'POST',

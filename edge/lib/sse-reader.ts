@@ -8,7 +8,18 @@ export interface SseMessage {
   data: string;
 }
 
-export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMessage> {
+/** What readSse needs of a body: a web ReadableStream's reader, or a lighter one (edge/node-fetch.ts). */
+export interface ByteReader {
+  read(): Promise<{ done: boolean; value?: Uint8Array }>;
+  cancel(reason?: unknown): Promise<void>;
+  releaseLock(): void;
+}
+
+export interface ByteSource {
+  getReader(): ByteReader;
+}
+
+export async function* readSse(body: ByteSource): AsyncGenerator<SseMessage> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
@@ -18,7 +29,7 @@ export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator
   try {
     for (;;) {
       const { value, done } = await reader.read();
-      if (done) {
+      if (done || !value) {
         finished = true;
         break;
       }

@@ -17,6 +17,8 @@ import { SlotPool } from './slots.ts';
 import { createNodeMetrics, type NodeMetrics } from './metrics.ts';
 import { requireEdgeSignature } from './verify-signature.ts';
 import { BadRequest, parseGenerateBody } from './parse-generate.ts';
+import { webRequestIO, type RequestIO } from '../../edge/lib/request-io.ts';
+import { ApiError } from '../../edge/errors.ts';
 
 export const DEFAULT_SLOTS = 4;
 export const DEFAULT_MAX_QUEUE = 64;
@@ -30,6 +32,8 @@ export interface NodeAppOptions {
   slots?: number;
   maxQueue?: number;
   metricsPublic?: boolean;
+  /** How handlers read bodies and client aborts (main.ts passes edge/node-request-io.ts). */
+  requestIO?: RequestIO;
 }
 
 export interface NodeApp {
@@ -46,7 +50,8 @@ export function createNodeApp(opts: NodeAppOptions): NodeApp {
   const slots = new SlotPool(opts.slots ?? DEFAULT_SLOTS, opts.maxQueue ?? DEFAULT_MAX_QUEUE);
   const metrics = createNodeMetrics(slots, opts.backend.id);
   const app = new Hono();
-  const signed = requireEdgeSignature(opts.secret, (reason) => metrics.authFailures.inc({ reason }));
+  const io = opts.requestIO ?? webRequestIO;
+  const signed = requireEdgeSignature(opts.secret, (reason) => metrics.authFailures.inc({ reason }), io, MAX_BODY_BYTES);
   const health = (): NodeHealth => ({
     status: slots.draining ? 'draining' : 'ok',
     backend: opts.backend.id,
@@ -72,14 +77,14 @@ export function createNodeApp(opts: NodeAppOptions): NodeApp {
   }, signed, async (c) => {
     let req;
     try {
-      req = parseGenerateBody(await c.req.text());
+      req = parseGenerateBody(await io.text(c, MAX_BODY_BYTES));
     } catch (e) {
       if (e instanceof BadRequest) return fail(400, e.message, 'bad_request');
       throw e;
     }
     if (!opts.backend.supports(req.model)) return fail(404, `this node serves ${opts.modelIds.join(', ')}, not '${req.model}'`, 'model_not_found');
     const controller = new AbortController();
-    const clientSignal = c.req.raw.signal;
+    const clientSignal = io.signal(c);
     clientSignal.addEventListener('abort', () => controller.abort(), { once: true });
     const got = await slots.acquire(controller.signal);
     if (got !== 'ok') return fail(503, got === 'draining' ? 'node is draining for shutdown' : got === 'queue_full' ? `queue full (${slots.maxQueue} waiting)` : 'client left while queued', got);
@@ -141,6 +146,7 @@ export function createNodeApp(opts: NodeAppOptions): NodeApp {
 
   app.notFound((c) => c.json({ error: { message: `no route ${c.req.method} ${c.req.path}`, code: 'not_found' } }, 404));
   app.onError((err, c) => {
+    if (err instanceof ApiError && err.status === 413) return fail(413, err.message, 'too_large'); // a chunked body over MAX_BODY_BYTES
     console.error('node: request failed:', err);
     return c.json({ error: { message: 'internal error on the node', code: 'internal_error' } }, 500);
   });

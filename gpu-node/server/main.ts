@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { createNodeApp, DEFAULT_MAX_QUEUE, DEFAULT_SLOTS } from './app.ts';
+import { nodeRequestIO } from '../../edge/node-request-io.ts';
 import { BACKEND_NAMES, loadBackend, type BackendName } from './load-backend.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import { MIN_SECRET_LENGTH } from '../../shared/auth/index.ts';
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
   // A folder, or hf://user/repo[@rev] pulled into the local cache (HF_TOKEN / HF_ENDPOINT honoured).
   const modelDir = await resolveModelRef(values.model);
   const { backend, modelIds } = await loadBackend(backendName, modelDir, values['model-id']);
-  const node = createNodeApp({ backend, modelIds, secret, slots: Number(values.slots), maxQueue: Number(values['max-queue']), metricsPublic: values['metrics-public'] });
+  const node = createNodeApp({ backend, modelIds, secret, slots: Number(values.slots), maxQueue: Number(values['max-queue']), metricsPublic: values['metrics-public'], requestIO: nodeRequestIO });
   const server = serve({ fetch: node.app.fetch, hostname: values.host, port: Number(values.port) });
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const port = (server.address() as AddressInfo).port;

@@ -9,10 +9,21 @@ export const ACCURACY_MD = fileURLToPath(new URL('../../docs/ACCURACY.md', impor
 
 export interface AccuracyRecord {
   job: string; metric: 'quant' | 'int' | 'wiki'; ppl: number; simPpl?: number; seconds?: number; bytes?: number; epochs?: number; nsamples?: number;
-  label?: string; fellBack?: number[]; flexqLayers?: string[];
+  label?: string; fellBack?: number[]; flexqLayers?: string[]; resumed?: boolean;
 }
 
-export interface DocInfo { machine?: string; partial: boolean; evalStories: number; wikiTokens: number; calib: { nsamples: number; seqlen: number; seed: number }; calibSkip: number }
+export interface DocInfo { notes?: string[]; machine?: string; partial: boolean; evalStories: number; wikiTokens: number; calib: { nsamples: number; seqlen: number; seed: number }; calibSkip: number }
+
+/**
+ * Calibrated jobs that finished from block checkpoints after a time limit cut them off report only the
+ * resumed part; their end-to-end time was not measured. (Records before the resumed flag existed: every
+ * calibrated 16-sample job of the first full run was resumed.)
+ */
+function timeCell(method: string, q?: AccuracyRecord): string {
+  if (!q || q.seconds === undefined) return '-';
+  const resumed = q.resumed ?? (methodTraits(method).calibrated && q.nsamples === 16);
+  return resumed ? `n/a (resumed; ${q.seconds.toFixed(0)} s after resume)` : `${q.seconds.toFixed(1)} s`;
+}
 
 const f4 = (v?: number) => (v === undefined ? '-' : v >= 1000 ? v.toExponential(2) : v.toFixed(4));
 
@@ -32,6 +43,7 @@ export async function writeAccuracyDoc(records: AccuracyRecord[], info: DocInfo,
     '- Activations are quantized dynamically per token (asymmetric); weights asymmetric per output channel unless a group is given (g32: groups of 32 along K, down_proj\'s K = 172 ends in a group of 12). W2* is ABQ\'s symmetric 5-level grid stored in 3 bit planes.',
     '- "beats RTN": expected (the papers report gains) for calibrated methods at low-bit weights and W4A4; "no (expected yes)" marks where this run does not reproduce that.',
     '- Size: bytes of the packed weights (bit planes, F16 scales, U8 zeros, biases) plus the f32 float tensors (embeddings 128 KiB of it).', '',
+    ...(info.notes?.length ? ['## About this run', '', ...info.notes.map((n) => `- ${n}`), ''] : []),
     `Full precision: TinyStories ${f4(fp?.ppl)}, WikiText ${f4(fpWiki?.ppl)}.`, '',
     '## TinyStories (first 500 stories)', '',
     '| config | method | ppl simulated | ppl integer (100 stories) | Δ int/sim (100 stories) | vs FP | beats RTN | calib | quant time | size |',
@@ -51,7 +63,7 @@ export async function writeAccuracyDoc(records: AccuracyRecord[], info: DocInfo,
     const delta = i?.simPpl ? `${(((i.ppl - i.simPpl) / i.simPpl) * 100).toFixed(3)}%` : '-';
     const vsFp = q && fp ? `${(((q.ppl - fp.ppl) / fp.ppl) * 100).toFixed(1)}%` : '-';
     const note = q?.fellBack?.length ? ` (NaN fallback in blocks ${q.fellBack.join(',')})` : '';
-    lines.push(`| ${j.config!.label} | ${j.method}${note} | ${f4(q?.ppl)} | ${intCell} | ${delta} | ${vsFp} | ${beats(j.id, j.method, j.config!.id, j.config!.lowBit, 'quant')} | ${q && q.seconds! > 1 ? `${q.nsamples}x${q.epochs}` : '-'} | ${q?.seconds !== undefined ? q.seconds.toFixed(1) + ' s' : '-'} | ${q?.bytes ? (q.bytes / 1024).toFixed(0) + ' KiB' : '-'} |`);
+    lines.push(`| ${j.config!.label} | ${j.method}${note} | ${f4(q?.ppl)} | ${intCell} | ${delta} | ${vsFp} | ${beats(j.id, j.method, j.config!.id, j.config!.lowBit, 'quant')} | ${q && q.seconds! > 1 ? `${q.nsamples}x${q.epochs}` : '-'} | ${timeCell(j.method, q)} | ${q?.bytes ? (q.bytes / 1024).toFixed(0) + ' KiB' : '-'} |`);
   }
   const flex = records.find((r) => r.job.startsWith('flexq-') && r.metric === 'quant');
   if (flex?.flexqLayers) lines.push('', `FlexQ kept A8 on: ${flex.flexqLayers.join(', ')} (budget 10% of layers, ranked by the drop in calibration loss when that layer alone is at A8).`);

@@ -1,0 +1,131 @@
+/**
+ * The Node fast paths behind the edge and node servers: edge/node-request-io.ts (body and client
+ * abort read from node:http directly) and edge/node-fetch.ts (light responses, streamed reader),
+ * over real sockets with @hono/node-server.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Hono } from 'hono';
+import { serve } from '@hono/node-server';
+import { nodeRequestIO } from '../../edge/node-request-io.ts';
+import { createNodeHttpFetch } from '../../edge/node-fetch.ts';
+import { ApiError, toApiError } from '../../edge/errors.ts';
+import { apiCors } from '../../edge/middleware/cors.ts';
+
+const servers: http.Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => new Promise<void>((r) => (s.closeAllConnections(), s.close(() => r())))));
+});
+
+async function listen(handler: http.RequestListener | Hono): Promise<string> {
+  const server = (handler instanceof Hono ? serve({ fetch: handler.fetch, port: 0, hostname: '127.0.0.1' }) : http.createServer(handler).listen(0, '127.0.0.1')) as http.Server;
+  servers.push(server);
+  await new Promise<void>((r) => (server.listening ? r() : server.once('listening', () => r())));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+describe('nodeRequestIO', () => {
+  const app = new Hono();
+  let aborted: Promise<unknown> | undefined;
+  app.post('/echo', async (c) => c.json({ text: await nodeRequestIO.text(c, 64), again: await nodeRequestIO.text(c, 64) }));
+  app.post('/slow', async (c) => {
+    const signal = nodeRequestIO.signal(c);
+    aborted = new Promise((r) => signal.addEventListener('abort', () => r(signal.reason)));
+    await aborted;
+    return c.text('late');
+  });
+  app.onError((e) => toApiError(e).getResponse());
+
+  it('reads the body once (cached) from the socket, multi-byte text intact', async () => {
+    const url = await listen(app);
+    const res = await fetch(`${url}/echo`, { method: 'POST', body: 'héllo wörld' });
+    expect(await res.json()).toEqual({ text: 'héllo wörld', again: 'héllo wörld' });
+  });
+
+  it('refuses a chunked body over the limit with a 413', async () => {
+    const url = await listen(app);
+    const body = new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode('x'.repeat(100))), c.close()) });
+    const res = await fetch(`${url}/echo`, { method: 'POST', body, duplex: 'half' } as RequestInit);
+    expect(res.status).toBe(413);
+    expect((await res.json()).error.code).toBe('request_too_large');
+  });
+
+  it('aborts the signal when the client goes away before the answer', async () => {
+    const url = await listen(app);
+    const ac = new AbortController();
+    const pending = fetch(`${url}/slow`, { method: 'POST', body: '{}', signal: ac.signal }).catch((e) => e);
+    await new Promise((r) => setTimeout(r, 50));
+    ac.abort();
+    await pending;
+    expect(String(await aborted)).toMatch(/client closed/);
+  });
+});
+
+describe('createNodeHttpFetch', () => {
+  it('returns status, text and json, and streams a body chunk by chunk through getReader', async () => {
+    const url = await listen((req, res) => {
+      if (req.url === '/json') return void res.writeHead(201, { 'content-type': 'application/json' }).end('{"a":1}');
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      let i = 0;
+      const tick = setInterval(() => (i < 3 ? res.write(`data: ${i++}\n\n`) : (clearInterval(tick), res.end())), 5);
+    });
+    const f = createNodeHttpFetch();
+    try {
+      const j = await f(`${url}/json`);
+      expect(j.status).toBe(201);
+      expect(await j.json()).toEqual({ a: 1 });
+      const s = await f(`${url}/sse`, { method: 'POST', body: 'x', headers: { accept: 'text/event-stream' } });
+      const reader = s.body!.getReader();
+      let text = '';
+      for (let r = await reader.read(); !r.done; r = await reader.read()) text += new TextDecoder().decode(r.value);
+      expect(text).toBe('data: 0\n\ndata: 1\n\ndata: 2\n\n');
+      expect(() => s.body!.getReader()).toThrow(/already read/);
+    } finally {
+      f.close();
+    }
+  });
+
+  it('rejects a pending read when the node dies mid-response, and honours an abort signal', async () => {
+    const url = await listen((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: 0\n\n');
+      if (req.url === '/die') setTimeout(() => res.socket?.destroy(), 20);
+    });
+    const f = createNodeHttpFetch();
+    try {
+      const reader = (await f(`${url}/die`)).body!.getReader();
+      expect((await reader.read()).done).toBe(false);
+      await expect(reader.read()).rejects.toThrow();
+      const ac = new AbortController();
+      const hang = (await f(`${url}/hang`, { signal: ac.signal })).body!.getReader();
+      await hang.read();
+      ac.abort();
+      await expect(hang.read()).rejects.toThrow();
+    } finally {
+      f.close();
+    }
+  });
+});
+
+describe('apiCors', () => {
+  const app = new Hono();
+  app.use('*', apiCors({ allowHeaders: ['authorization', 'content-type'], exposeHeaders: ['x-abq-served-by'] }));
+  app.get('/ok', (c) => c.json({ ok: true }, 200, { 'x-abq-served-by': 'gpu' }));
+  app.get('/fail', () => {
+    throw new ApiError('no', { type: 'authentication_error', code: 'missing_api_key' });
+  });
+  app.onError((e) => toApiError(e).getResponse());
+
+  it('adds the CORS headers to answers and errors, and answers preflights', async () => {
+    for (const path of ['/ok', '/fail']) {
+      const res = await app.request(path, { headers: { origin: 'https://example.com' } });
+      expect(res.headers.get('access-control-allow-origin')).toBe('*');
+      expect(res.headers.get('access-control-expose-headers')).toBe('x-abq-served-by');
+    }
+    const pre = await app.request('/ok', { method: 'OPTIONS', headers: { origin: 'https://example.com', 'access-control-request-method': 'POST' } });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-headers')).toBe('authorization,content-type');
+    expect(pre.headers.get('access-control-allow-methods')).toContain('POST');
+  });
+});
