@@ -43,10 +43,17 @@ export function createNodeHttpFetch(): FetchLike & { close(): void } {
 
 class NodeHttpResponse implements FetchedResponse {
   readonly status: number;
+  readonly headers: { get(name: string): string | null };
   private used = false;
 
   constructor(private readonly res: http.IncomingMessage) {
     this.status = res.statusCode ?? 502;
+    this.headers = {
+      get: (name) => {
+        const v = res.headers[name.toLowerCase()];
+        return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+      },
+    };
   }
 
   get body(): ByteSource | null {

@@ -2,8 +2,10 @@
  * `npm run bench:edge`: the latency the edge router adds, on 127.0.0.1.
  *   1. fixed-rate load (autocannon, 1,000 req/s by default): POST /v1/completions to the edge, which
  *      tokenizes, signs and forwards to a GPU node server, vs POST /v1/generate straight to that node
- *      (same prompt as token ids, signed by the load generator); max_tokens 1, so model time is tiny
- *      and the difference is the edge's work plus one loopback hop. p50/p99 of both, and the difference.
+ *      (same prompt as token ids, signed by the load generator, one-piece `stream: false` as the edge
+ *      asks for short non-streamed requests); max_tokens 1, so model time is tiny
+ *      and the difference is the edge's work plus one loopback hop. p50/p99 of both, and the difference,
+ *      and the CPU time per request of each process (edge-bench/cpu.ts), steadier than latency here.
  *   2. SSE time to first byte, sequential, streamed: edge vs direct.
  * Node and edge run as separate processes. The node is the real node server app over a fixed-token
  * backend (edge-bench/fixed-node.ts), so model time does not cap the rate; a second, lower-rate run
@@ -90,7 +92,9 @@ async function measure(nodeScript: string, nodeArgs: string[], rate: number, ttf
   }
 }
 
-const directBody = (maxTokens: number) => JSON.stringify({ model: 'stories260K', tokens: PROMPT_IDS, max_tokens: maxTokens, temperature: 0, top_p: 1, top_k: 0, stop: [[2]] });
+// Non-streamed loads ask the node for one piece (`stream: false`), as the edge does for short
+// non-streamed requests, so both paths ask the node for the same work.
+const directBody = (maxTokens: number, stream = maxTokens > 1) => JSON.stringify({ model: 'stories260K', tokens: PROMPT_IDS, max_tokens: maxTokens, temperature: 0, top_p: 1, top_k: 0, stop: [[2]], ...(stream ? {} : { stream: false }) });
 const edgeBody = (stream: boolean, maxTokens: number) => JSON.stringify({ model: 'stories260K', prompt: PROMPT, max_tokens: maxTokens, temperature: 0, stream });
 
 function section(title: string, m: Measured, rate: number, targets: boolean): string[] {

@@ -51,6 +51,7 @@ export async function runGeneration(c: Context, rt: EdgeRuntime, endpoint: strin
     sampling: { temperature: req.temperature, topP: req.topP, topK: req.topK, seed: req.seed },
     maxTokens,
     stop: model.tokenizer.eosIds.map((id) => [id]),
+    wholeAnswer: !req.stream,
     signal: rt.io.signal(c),
   });
   rt.metrics.ttft.observe({ served_by: d.path }, (rt.now() - started) / 1000);

@@ -35,6 +35,11 @@ export interface GenerateRequest {
   stop?: number[][];
   /** Also report each token's log-probability under the model (before temperature). */
   logprobs?: boolean;
+  /**
+   * The caller uses no token before the last one (a non-streamed API request): a remote backend may
+   * fetch the answer in one piece instead of streaming it. Local backends ignore it.
+   */
+  wholeAnswer?: boolean;
   signal?: AbortSignal;
 }
 

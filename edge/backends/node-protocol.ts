@@ -7,6 +7,9 @@
  *     data: {"token":318,"logprob":-0.41}          one event per generated token
  *     event: done / data: {"finish_reason":"stop","completion_tokens":12}
  *     event: error / data: {"message":"...","code":"..."}   (the node failed mid-stream)
+ *   with "stream": false instead: 200 application/json NodeWholeAnswer, one piece (the edge asks for
+ *   this for short non-streamed requests: one write instead of an SSE stream; a backend failure is
+ *   then a 500 like any error before the first token)
  *   4xx/5xx JSON {"error":{"message","code"}} before any token (400 bad input, 401 bad signature,
  *   404 unknown model, 503 draining or queue full): the edge may retry elsewhere.
  * GET /health          -> NodeHealth (JSON)
@@ -27,6 +30,8 @@ export interface NodeGenerateBody {
   seed?: number;
   stop?: number[][];
   logprobs?: boolean;
+  /** false: answer with one NodeWholeAnswer instead of SSE (default true). */
+  stream?: boolean;
 }
 
 export interface NodeTokenEvent {
@@ -35,6 +40,12 @@ export interface NodeTokenEvent {
 }
 
 export interface NodeDoneEvent {
+  finish_reason: 'stop' | 'length';
+  completion_tokens: number;
+}
+
+export interface NodeWholeAnswer {
+  tokens: NodeTokenEvent[];
   finish_reason: 'stop' | 'length';
   completion_tokens: number;
 }

@@ -12,7 +12,7 @@
  */
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { InferenceBackend, GeneratedToken } from '../../edge/backends/backend.ts';
-import type { NodeHealth } from '../../edge/backends/node-protocol.ts';
+import type { NodeHealth, NodeWholeAnswer } from '../../edge/backends/node-protocol.ts';
 import { SlotPool } from './slots.ts';
 import { createNodeMetrics, type NodeMetrics } from './metrics.ts';
 import { requireEdgeSignature } from './verify-signature.ts';
@@ -108,6 +108,21 @@ export function createNodeApp(opts: NodeAppOptions): NodeApp {
     }
     metrics.ttft.observe((performance.now() - started) / 1000);
     metrics.promptTokens.inc(req.tokens.length);
+    if (!req.stream) {
+      // One piece: one JSON write instead of SSE events, a done event and the chunked terminator.
+      const tokens: GeneratedToken[] = [];
+      try {
+        for (let r = first; !r.done; r = await it.next()) tokens.push(r.value);
+      } catch (e) {
+        release();
+        return fail(500, `backend ${opts.backend.id} failed: ${(e as Error).message}`, 'backend_error');
+      }
+      release();
+      metrics.tokens.inc(tokens.length);
+      metrics.requests.inc({ outcome: 'ok' });
+      const answer: NodeWholeAnswer = { tokens, finish_reason: tokens.length < req.maxTokens ? 'stop' : 'length', completion_tokens: tokens.length };
+      return c.json(answer);
+    }
     let count = 0;
     let pending: IteratorResult<GeneratedToken> | undefined = first;
     const body = new ReadableStream<Uint8Array>({

@@ -7,6 +7,9 @@ const MAX_STOP_SEQUENCES = 16;
 
 export class BadRequest extends Error {}
 
+/** A generate request plus how to answer it: SSE (`stream`, the default) or one JSON piece. */
+export type NodeGenerateRequest = GenerateRequest & { stream: boolean };
+
 function finite(v: unknown, name: string, min: number, max: number, integer = false): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min || v > max) {
     throw new BadRequest(`${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got ${JSON.stringify(v)}`);
@@ -14,7 +17,7 @@ function finite(v: unknown, name: string, min: number, max: number, integer = fa
   return v;
 }
 
-export function parseGenerateBody(text: string): GenerateRequest {
+export function parseGenerateBody(text: string): NodeGenerateRequest {
   let raw: Partial<NodeGenerateBody>;
   try {
     raw = JSON.parse(text) as Partial<NodeGenerateBody>;
@@ -29,6 +32,7 @@ export function parseGenerateBody(text: string): GenerateRequest {
   if (stop !== undefined && (!Array.isArray(stop) || stop.length > MAX_STOP_SEQUENCES || stop.some((s) => !Array.isArray(s) || s.some((t) => !Number.isInteger(t))))) {
     throw new BadRequest(`stop must be an array of at most ${MAX_STOP_SEQUENCES} token-id arrays`);
   }
+  if (raw.stream !== undefined && typeof raw.stream !== 'boolean') throw new BadRequest(`stream must be a boolean, got ${JSON.stringify(raw.stream)}`);
   return {
     model: raw.model,
     tokens: raw.tokens,
@@ -41,5 +45,6 @@ export function parseGenerateBody(text: string): GenerateRequest {
     },
     stop,
     logprobs: raw.logprobs === true,
+    stream: raw.stream !== false,
   };
 }

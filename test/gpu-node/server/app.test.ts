@@ -39,6 +39,17 @@ describeWithShared('gpu-node server (reference backend)', () => {
     expect(events.at(-1)).toEqual({ event: 'done', data: JSON.stringify({ finish_reason: 'length', completion_tokens: 12 }) });
   });
 
+  it('answers stream: false in one JSON piece with the same tokens as the SSE stream', async () => {
+    const streamed = (await readSseText(await node.app.request(await signed('/v1/generate', { ...gen, logprobs: true })))).filter((e) => e.event === 'message').map((e) => JSON.parse(e.data));
+    const res = await node.app.request(await signed('/v1/generate', { ...gen, logprobs: true, stream: false }));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await res.json()).toEqual({ tokens: streamed, finish_reason: 'length', completion_tokens: 12 });
+    const bad = await node.app.request(await signed('/v1/generate', { ...gen, stream: 'no' }));
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.message).toMatch(/stream must be a boolean/);
+  });
+
   it('is deterministic at temperature 0 and with a seed', async () => {
     const run = async (body: object) => (await readSseText(await node.app.request(await signed('/v1/generate', body)))).filter((e) => e.event === 'message').map((e) => JSON.parse(e.data).token);
     expect(await run(gen)).toEqual(await run(gen));
