@@ -34,7 +34,7 @@ export async function writeAccuracyDoc(records: AccuracyRecord[], info: DocInfo,
   const missing = jobs.filter((j) => !get(j.id, 'quant')).length;
   const lines = [
     '# Accuracy of the quantization methods (stories260K)', '',
-    info.partial || missing ? `**Partial run**: ${missing} of ${jobs.length} jobs have no result yet (shown as -).` : 'Complete run.', '',
+    missing ? `**Partial run**: ${missing} of ${jobs.length} jobs have no TinyStories result yet (shown as -).` : info.partial ? '**Partial run**: the TinyStories perplexities are complete; the integer-path and WikiText columns were measured only where shown (the rest is -).' : 'Complete run.', '',
     `Command: \`npm run bench:accuracy\` (scripts/bench-accuracy.ts). Machine: ${info.machine ?? machineLine()}.`, '',
     `- Model: stories260K (dim 64, 5 blocks, GQA 8/4 heads), f32. All 35 block linears quantized; embeddings, norms and the tied lm_head stay f32.`,
     `- Evaluation: TinyStories validation, first ${info.evalStories} stories, shared/eval's stream protocol ([BOS]+story concatenated, 512-token windows). WikiText-2 test: GPTQ protocol (rows joined by blank lines, one BOS, non-overlapping 512-token windows), first ${info.wikiTokens} tokens.`,

@@ -14,6 +14,7 @@ import { evaluatePerplexity, prepareEval } from '../../../shared/eval/index.ts';
 import { loadTokenizer } from '../../../shared/tokenizer/load-tokenizer.ts';
 import { loadLlamaModel } from '../../../shared/model/load.ts';
 import { readFile } from 'node:fs/promises';
+import { pushCommand } from './push.ts';
 
 const MAX_SAMPLES = 1 << 16;
 const EVAL_SEQLEN = 512;
@@ -90,11 +91,17 @@ export const quantizeCommand: Command = {
     eval: { type: 'string', description: 'measure perplexity on this text (stream protocol) for the model card', valueName: '<file>' },
     'eval-stories': { type: 'string', description: 'only the first N documents of --eval', valueName: '<n>' },
     'dry-run': { type: 'boolean', description: 'print the output size and exit' },
+    push: { type: 'string', description: 'then publish the folder to this Hub repo, as `abq-pack push` does (token: --token or $HF_TOKEN)', valueName: '<user/repo>' },
+    private: { type: 'boolean', description: 'with --push: create the repo private' },
+    license: { type: 'string', description: "with --push: the model card's license (default: the source model's)", valueName: '<id>' },
+    token: { type: 'string', description: 'with --push: Hugging Face access token (hf_...); default: $HF_TOKEN', valueName: '<hf_...>' },
+    endpoint: { type: 'string', description: 'with --push: Hub URL; default: $HF_ENDPOINT or https://huggingface.co', valueName: '<url>' },
   },
   examples: [
     'abq-pack quantize ../shared/models/stories260K --w 4 --a 8 --method omniquant --calib stories.txt --calib-skip 500 --out out/s260k-w4a8',
     'abq-pack quantize ./llama --w 2* --a 8 --method abq --group 128 --calib wiki.train.raw --out out/llama-w2star',
     'abq-pack quantize ./llama --w 6 --a 6 --group 128 --method flexq --calib c4.txt --flexq-budget 0.15 --out out/llama-flexq',
+    'abq-pack quantize ../shared/models/stories260K --w 4 --a 8 --eval stories.txt --out out/s260k-w4a8 --push me/stories260K-w4a8',
   ],
   async run([model], o) {
     let settings: QuantSettings;
@@ -133,6 +140,10 @@ export const quantizeCommand: Command = {
     if (calib) await clearCheckpoints(`${o.out}.calib`);
     console.log(`${settingsLabel(settings)} ${qm.method.name}: wrote ${o.out} (${(packedSizeBytes(qm) / 2 ** 20).toFixed(2)} MiB) in ${qm.seconds.toFixed(1)} s`);
     if (qm.flexq) console.log(`FlexQ A8 layers: ${qm.flexq.chosen.join(', ') || '(none)'}`);
+    if (typeof o.push === 'string') {
+      // The measured perplexity is already in the folder's report, which the card generator reads.
+      return pushCommand.run([o.out, o.push], { private: o.private, license: o.license, token: o.token, endpoint: o.endpoint, retries: '4' });
+    }
     return 0;
   },
 };

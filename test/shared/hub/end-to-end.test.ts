@@ -1,6 +1,6 @@
 /**
  * The whole publishing path on the real stories260K, through the CLI: `abq-pack quantize` (RTN W4A8, with
- * --eval) -> `abq-pack push` to the local Hub -> `abq-pack pull` -> served by the edge's WASM engine, which
+ * --eval and --push to the local Hub) -> `abq-pack pull` -> served by the edge's WASM engine, which
  * must answer exactly like the same edge serving the local packed folder. Needs ../shared (the model) and the WASM kernels
  * (`npm run build:wasm`); skips with the reason when either is missing.
  */
@@ -59,8 +59,9 @@ describeWithShared('stories260K: quantize -> push -> pull -> edge (WASM)', () =>
     vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
       // The three commands exactly as a user types them (through the CLI's own parser and defaults).
-      expect(await main(['quantize', STORIES260K_DIR!, '--method', 'rtn', '--w', '4', '--a', '8', '--out', packed, '--eval', TINYSTORIES_TXT!, '--eval-stories', '5'])).toBe(0);
-      expect(await main(['push', packed, 'alice/stories260K-w4a8', '--license', 'mit', '--token', WRITE_TOKEN, '--endpoint', hub.url])).toBe(0);
+      // quantize --push does quantize and push in one go (the push command itself is covered in push-pull.test.ts).
+      expect(await main(['quantize', STORIES260K_DIR!, '--method', 'rtn', '--w', '4', '--a', '8', '--out', packed, '--eval', TINYSTORIES_TXT!, '--eval-stories', '5',
+        '--push', 'alice/stories260K-w4a8', '--license', 'mit', '--token', WRITE_TOKEN, '--endpoint', hub.url])).toBe(0);
       log.mockClear();
       expect(await main(['pull', 'alice/stories260K-w4a8@main', '--cache-dir', cacheDir, '--endpoint', hub.url])).toBe(0);
     } finally {
