@@ -5,7 +5,7 @@
  * fraction (or all above `threshold` nats) keep A8. The chosen names are returned for printing.
  */
 import { buildQuantizedLlama, layersForModel } from './build-model.ts';
-import { samplesLoss } from './perplexity.ts';
+import { samplesLoss } from './samples-loss.ts';
 import type { QuantizedModel } from './pipeline.ts';
 
 /** At most this many calibration samples are used per measurement (35 forwards per model). */

@@ -11,7 +11,7 @@ export * from './quant-linear.ts';
 export * from './calibration-data.ts';
 export * from './pipeline.ts';
 export * from './flexq.ts';
-export * from './perplexity.ts';
+export * from './samples-loss.ts';
 export * from './build-model.ts';
 export * from './dry-run.ts';
 export * from './resume.ts';

@@ -6,8 +6,9 @@ import { describeWithShared, STORIES260K_DIR, TINYSTORIES_TXT } from '../../help
 import { quantizeModel, type QuantizeOptions, type QuantizedModel } from '../../../shared/quant/pipeline.ts';
 import { DEFAULT_SETTINGS, type QuantSettings } from '../../../shared/quant/quant-config.ts';
 import { buildQuantizedLlama, layersForModel } from '../../../shared/quant/build-model.ts';
-import { streamPerplexity } from '../../../shared/quant/perplexity.ts';
-import { readDocuments, tokenStream } from '../../../shared/quant/calibration-data.ts';
+import { evaluatePerplexity, prepareEval, type EvalPlan } from '../../../shared/eval/index.ts';
+import type { LogitsModel } from '../../../shared/eval/logits-model.ts';
+import { readFile } from 'node:fs/promises';
 import { loadTokenizer } from '../../../shared/tokenizer/load-tokenizer.ts';
 import { writeQuantizedModel } from '../../../shared/quant/write-packed.ts';
 import { loadPackedLlama } from '../../../shared/quant/load-packed.ts';
@@ -23,27 +24,28 @@ function layersOf(qm: QuantizedModel) {
 }
 
 describeWithShared('quantizeModel on stories260K', () => {
-  let stream: Int32Array;
+  let plan: EvalPlan;
+  const perplexity = async (model: LogitsModel) => (await evaluatePerplexity(model, plan)).ppl;
   const run = (method: string, settings: Partial<QuantSettings>, extra: Partial<QuantizeOptions> = {}) =>
     quantizeModel({ model: STORIES260K_DIR!, method, settings: { ...DEFAULT_SETTINGS, ...settings }, calib: { file: TINYSTORIES_TXT!, ...CALIB }, epochs: 3, ...extra });
   const ppl = (qm: QuantizedModel, p: 'simulated' | 'integer' = 'simulated') =>
-    streamPerplexity(buildQuantizedLlama(qm.source.config, layersOf(qm), (n) => qm.floats.get(n), p), stream, 512).ppl;
+    perplexity(buildQuantizedLlama(qm.source.config, layersOf(qm), (n) => qm.floats.get(n), p));
 
   beforeAll(async () => {
     const tok = await loadTokenizer(STORIES260K_DIR!);
-    stream = tokenStream(await readDocuments(TINYSTORIES_TXT!), tok, 0, EVAL_DOCS);
+    plan = prepareEval(await readFile(TINYSTORIES_TXT!, 'utf8'), tok, { protocol: 'stream', seqlen: 512, stories: EVAL_DOCS });
   });
 
   for (const method of ['omniquant', 'affinequant', 'abq']) {
     it(`${method} lowers every block's loss and beats RTN at W4A4`, async () => {
       const qm = await run(method, { w: 4, a: 4 }, { calib: { file: TINYSTORIES_TXT!, ...CALIB, nsamples: 8 } });
       expect(qm.blocks.every((b) => b.finalLoss! < b.initialLoss!)).toBe(true);
-      expect(ppl(qm)).toBeLessThan(ppl(await run('rtn', { w: 4, a: 4 })));
+      expect(await ppl(qm)).toBeLessThan(await ppl(await run('rtn', { w: 4, a: 4 })));
     }, SLOW);
   }
 
   it('omniquant (LWC) beats RTN at W3A16', async () => {
-    expect(ppl(await run('omniquant', { w: 3, a: 16 }))).toBeLessThan(ppl(await run('rtn', { w: 3, a: 16 })));
+    expect(await ppl(await run('omniquant', { w: 3, a: 16 }))).toBeLessThan(await ppl(await run('rtn', { w: 3, a: 16 })));
   }, SLOW);
 
   it('flexq keeps A8 on the layers whose A8 lowers the calibration loss most', async () => {
@@ -73,8 +75,8 @@ describeWithShared('quantizeModel on stories260K', () => {
       const out = path.join(dir, 'model');
       await writeQuantizedModel(out, qm);
       const { model } = await loadPackedLlama(out, 'integer');
-      const integer = streamPerplexity(model, stream, 512).ppl;
-      const simulated = ppl(qm);
+      const integer = await perplexity(model);
+      const simulated = await ppl(qm);
       expect(Math.abs(integer - simulated) / simulated).toBeLessThan(1e-3);
       // v_proj / o_proj carry the folded LET shift as biases.
       expect(qm.layers.find((l) => l.name.endsWith('self_attn.o_proj'))!.packed.bias).toBeDefined();
