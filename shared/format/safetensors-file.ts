@@ -8,6 +8,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { AbqFormatError } from './errors.ts';
 import type { TypedArray } from './dtypes.ts';
 import { HEADER_LENGTH_BYTES, parseHeader, readHeaderLength, type TensorInfo } from './safetensors-header.ts';
+import { TensorIndex } from './tensor-index.ts';
 import { toF32, typedView } from './safetensors-read.ts';
 
 /** Largest single read() call (Node rejects reads over 2 GiB). */
@@ -45,9 +46,7 @@ export async function openSafetensorsFile(path: string): Promise<SafetensorsFile
   }
 }
 
-class OpenSafetensorsFile implements SafetensorsFile {
-  private readonly byName = new Map<string, TensorInfo>();
-
+class OpenSafetensorsFile extends TensorIndex implements SafetensorsFile {
   constructor(
     readonly path: string,
     private readonly fh: FileHandle,
@@ -55,21 +54,7 @@ class OpenSafetensorsFile implements SafetensorsFile {
     tensors: readonly TensorInfo[],
     readonly metadata: Record<string, string>,
   ) {
-    for (const t of tensors) this.byName.set(t.name, t);
-  }
-
-  names(): string[] {
-    return [...this.byName.keys()];
-  }
-
-  has(name: string): boolean {
-    return this.byName.has(name);
-  }
-
-  info(name: string): TensorInfo {
-    const t = this.byName.get(name);
-    if (!t) throw new AbqFormatError('MISSING_TENSOR', `not in ${this.path}`, name);
-    return t;
+    super(tensors, () => path);
   }
 
   async readBytes(name: string): Promise<Uint8Array> {

@@ -13,6 +13,7 @@
 import { AbqFormatError } from './errors.ts';
 import { DTYPES, HOST_IS_LITTLE_ENDIAN, type Dtype, type TypedArray } from './dtypes.ts';
 import { HEADER_LENGTH_BYTES, parseHeader, readHeaderLength, type TensorInfo } from './safetensors-header.ts';
+import { TensorIndex } from './tensor-index.ts';
 
 export type { TensorInfo } from './safetensors-header.ts';
 
@@ -23,9 +24,7 @@ export function parseSafetensors(bytes: Uint8Array): SafetensorsBuffer {
   return new SafetensorsBuffer(bytes.subarray(header.dataOffset), header.tensors, header.metadata);
 }
 
-export class SafetensorsBuffer {
-  private readonly byName = new Map<string, TensorInfo>();
-
+export class SafetensorsBuffer extends TensorIndex {
   /** Use parseSafetensors; the constructor trusts its (already validated) arguments. */
   constructor(
     /** The data buffer (everything after the header). */
@@ -33,22 +32,7 @@ export class SafetensorsBuffer {
     tensors: readonly TensorInfo[],
     readonly metadata: Record<string, string>,
   ) {
-    for (const t of tensors) this.byName.set(t.name, t);
-  }
-
-  /** Tensor names in buffer order. */
-  names(): string[] {
-    return [...this.byName.keys()];
-  }
-
-  has(name: string): boolean {
-    return this.byName.has(name);
-  }
-
-  info(name: string): TensorInfo {
-    const t = this.byName.get(name);
-    if (!t) throw new AbqFormatError('MISSING_TENSOR', `not in this file (it has ${this.byName.size} tensors)`, name);
-    return t;
+    super(tensors, () => `this file (it has ${tensors.length} tensors)`);
   }
 
   /** The raw little-endian bytes (zero-copy view). */
