@@ -6,18 +6,12 @@ import { inspectCommand } from '../../../../scripts/cli/commands/inspect.ts';
 import { writePackedModel } from '../../../../shared/format/packed-write.ts';
 import { openSafetensorsFile } from '../../../../shared/format/safetensors-file.ts';
 import { smallPackedModel } from '../../../shared/format/packed-fixtures.ts';
+import { captureConsole as capture } from '../../../helpers/capture-console.ts';
 
 const root = mkdtempSync(path.join(tmpdir(), 'abq-inspect-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 afterEach(() => vi.restoreAllMocks());
 
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  return { out, err };
-}
 
 describe('abq-pack inspect', () => {
   it('lists and verifies a packed folder, and lists a plain file', async () => {

@@ -15,19 +15,13 @@ import type { Command } from '../../../../scripts/cli/command.ts';
 import { startHubServer, type HubServer } from '../../../helpers/hub-server/index.ts';
 import { makePackedModel, tempDir, TOKENS, WRITE_TOKEN } from '../../../shared/hub/fixtures.ts';
 import { REPO_ROOT } from '../../../helpers/shared-data.ts';
+import { captureConsole as capture } from '../../../helpers/capture-console.ts';
 
 /** Async on purpose: the Hub server runs in this process, so a synchronous child would deadlock it. */
 const run = promisify(execFile);
 
 const ENV_KEYS = ['HF_TOKEN', 'HF_ENDPOINT', 'ABQ_CACHE_DIR', 'HUGGING_FACE_HUB_TOKEN'] as const;
 
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  return { out, err };
-}
 
 describe('abq-pack push / pull', () => {
   let hub: HubServer;
