@@ -87,7 +87,7 @@ export function createEdgeApp(opts: EdgeAppOptions): EdgeApp {
   };
 
   const app = new Hono<EdgeEnv>();
-  const auth = apiKeyAuth(config.apiKeys);
+  const auth = apiKeyAuth(config.apiKeys, rt.io);
   const limit = rateLimit(rt.rateLimiter, () => metrics.rateLimited.inc());
   const sizeLimit: MiddlewareHandler<EdgeEnv> = async function sizeLimitMiddleware(c, next) {
     await checkBodySize(rt.io, c, config.maxBodyBytes);
@@ -111,7 +111,7 @@ export function createEdgeApp(opts: EdgeAppOptions): EdgeApp {
   app.onError((err, c) => {
     const api = toApiError(err);
     if (api.status >= 500 && !(err instanceof ApiError)) console.error(`edge: ${c.req.method} ${c.req.path} failed:`, err);
-    if (c.req.path.startsWith('/v1/')) metrics.requests.inc({ endpoint: c.req.path.slice(4), status: String(api.status), served_by: 'none' });
+    if (c.req.path.startsWith('/v1/')) metrics.requests.inc({ endpoint: c.req.path.slice(4), served_by: 'none', status: String(api.status) });
     return api.getResponse();
   });
 

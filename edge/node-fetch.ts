@@ -1,56 +1,74 @@
 /**
- * Node-only: a fetch for edge-to-node calls over node:http with a keep-alive agent. Node 20's global
- * fetch (undici) costs several hundred microseconds of CPU per loopback request, most of the edge's
- * budget; node:http does the same round trip for much less. It covers exactly what RemoteNodeBackend
- * and HealthChecker use (method, headers, string body, AbortSignal; a streamed body read through
- * `getReader()`, `text()`, `json()`), and answers with a light FetchedResponse instead of a web
- * Response: building a Response over a ReadableStream (undici's extractBody, makeTransferable)
- * measured as several percent of the edge's CPU per request (docs/EDGE.md, "Performance").
+ * Node-only: a fetch for edge-to-node calls over undici's `Pool.request()`, one keep-alive pool per
+ * node origin. Node 20's global fetch (also undici) costs several hundred microseconds of CPU per
+ * loopback request (WHATWG Request/Response, streams), most of the edge's budget; `request()` skips
+ * all of that, and measured about 20% less client CPU per round trip than node:http's
+ * `http.request` here (docs/EDGE.md, "Performance"). It covers exactly what RemoteNodeBackend and
+ * HealthChecker use (method, headers, string body, AbortSignal; a streamed body read through
+ * `getReader()`, `text()`, `json()`), and answers with a light FetchedResponse, not a web Response.
  */
-import http from 'node:http';
+import { Pool } from 'undici';
+import type { Readable } from 'node:stream';
 import type { FetchLike, FetchedResponse } from './backends/remote-node.ts';
 import type { ByteReader, ByteSource } from './lib/sse-reader.ts';
 
-/** Sockets kept open per node; enough for the concurrency one edge process sends to one node. */
-const MAX_SOCKETS_PER_NODE = 256;
+/** Connections kept open per node; enough for the concurrency one edge process sends to one node. */
+const MAX_CONNECTIONS_PER_NODE = 256;
+/** Idle connections are closed after this; below the node server's own keep-alive timeout (5 s). */
+const KEEP_ALIVE_TIMEOUT_MS = 4_000;
+
+type Headers = Record<string, string | string[] | undefined>;
 
 export function createNodeHttpFetch(): FetchLike & { close(): void } {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS_PER_NODE, scheduling: 'lifo' });
-  const fetchImpl = (input: string, init: RequestInit = {}): Promise<FetchedResponse> =>
-    new Promise<FetchedResponse>((resolve, reject) => {
-      const url = new URL(input);
-      if (url.protocol !== 'http:') return resolve(fetch(input, init)); // https nodes: the global fetch
-      const signal = init.signal ?? undefined;
-      if (signal?.aborted) return reject(signal.reason);
-      const body = init.body === undefined || init.body === null ? undefined : String(init.body);
-      const headers: Record<string, string> = { ...(init.headers as Record<string, string> | undefined) };
-      if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
-      const req = http.request({ agent, host: url.hostname, port: url.port, path: url.pathname + url.search, method: init.method ?? 'GET', headers }, (res) => {
-        resolve(new NodeHttpResponse(res));
-      });
-      // Small writes (one SSE event, one request) must not wait for Nagle's algorithm.
-      req.once('socket', (socket) => socket.setNoDelay(true));
-      if (signal) {
-        const onAbort = () => req.destroy(signal.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError'));
-        signal.addEventListener('abort', onAbort, { once: true });
-        req.once('close', () => signal.removeEventListener('abort', onAbort));
-      }
-      req.once('error', reject);
-      req.end(body);
-    });
-  return Object.assign(fetchImpl, { close: () => agent.destroy() });
+  const pools = new Map<string, { pool: Pool; path: (input: string) => string }>();
+  const poolFor = (input: string) => {
+    // Node URLs are few and fixed (registry entries): parse each origin once, not per request.
+    const origin = originOf(input);
+    let entry = pools.get(origin);
+    if (!entry) {
+      const pool = new Pool(origin, { connections: MAX_CONNECTIONS_PER_NODE, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS });
+      entry = { pool, path: (s) => s.slice(origin.length) || '/' };
+      pools.set(origin, entry);
+    }
+    return entry;
+  };
+  const fetchImpl = async (input: string, init: RequestInit = {}): Promise<FetchedResponse> => {
+    const { pool, path } = poolFor(input);
+    const signal = init.signal ?? undefined;
+    if (signal?.aborted) throw signal.reason;
+    const body = init.body === undefined || init.body === null ? undefined : String(init.body);
+    const res = await pool.request({ path: path(input), method: (init.method ?? 'GET') as 'GET', headers: init.headers as Record<string, string> | undefined, body, signal });
+    return new PooledResponse(res.statusCode, res.headers, res.body);
+  };
+  return Object.assign(fetchImpl, {
+    close: () => {
+      for (const { pool } of pools.values()) void pool.destroy().catch(() => undefined);
+      pools.clear();
+    },
+  });
 }
 
-class NodeHttpResponse implements FetchedResponse {
-  readonly status: number;
+/** `scheme://host[:port]` of an absolute http(s) URL, by string scanning (no URL object per request). */
+function originOf(input: string): string {
+  const scheme = input.indexOf('://');
+  const end = input.indexOf('/', scheme + 3);
+  const origin = end < 0 ? input : input.slice(0, end);
+  if (!origin.startsWith('http://') && !origin.startsWith('https://')) throw new TypeError(`node URL must be http:// or https://; got '${input}'`);
+  return origin;
+}
+
+class PooledResponse implements FetchedResponse {
   readonly headers: { get(name: string): string | null };
   private used = false;
 
-  constructor(private readonly res: http.IncomingMessage) {
-    this.status = res.statusCode ?? 502;
+  constructor(
+    readonly status: number,
+    headers: Headers,
+    private readonly stream: Readable & { text(): Promise<string>; dump(): Promise<void> },
+  ) {
     this.headers = {
       get: (name) => {
-        const v = res.headers[name.toLowerCase()];
+        const v = headers[name.toLowerCase()];
         return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
       },
     };
@@ -58,20 +76,11 @@ class NodeHttpResponse implements FetchedResponse {
 
   get body(): ByteSource | null {
     if (this.status === 204 || this.status === 304) return null;
-    return { getReader: () => this.take(() => new IncomingReader(this.res)) };
+    return { getReader: () => this.take(() => new ReadableReader(this.stream)) };
   }
 
   text(): Promise<string> {
-    return this.take(
-      () =>
-        new Promise<string>((resolve, reject) => {
-          const chunks: Buffer[] = [];
-          this.res.on('data', (c: Buffer) => chunks.push(c));
-          this.res.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-          this.res.once('error', reject);
-          this.res.once('aborted', () => reject(new Error('connection to the node closed mid-response')));
-        }),
-    );
+    return this.take(() => this.stream.text());
   }
 
   async json(): Promise<unknown> {
@@ -86,35 +95,35 @@ class NodeHttpResponse implements FetchedResponse {
 }
 
 /**
- * Reads an IncomingMessage chunk by chunk, like a ReadableStream reader: chunks that arrive before
- * read() is called are queued and the socket is paused, so a slow consumer applies backpressure.
+ * Reads a Node Readable chunk by chunk, like a ReadableStream reader: chunks that arrive before
+ * read() is called are queued and the stream is paused, so a slow consumer applies backpressure.
  */
-class IncomingReader implements ByteReader {
+class ReadableReader implements ByteReader {
   private readonly queue: Buffer[] = [];
   private waiting: { resolve(r: { done: boolean; value?: Uint8Array }): void; reject(e: Error): void } | undefined;
   private ended = false;
   private error: Error | undefined;
 
-  constructor(private readonly res: http.IncomingMessage) {
-    res.on('data', (chunk: Buffer) => {
+  constructor(private readonly stream: Readable) {
+    stream.on('data', (chunk: Buffer) => {
       if (this.waiting) {
         const w = this.waiting;
         this.waiting = undefined;
         w.resolve({ done: false, value: chunk });
       } else {
         this.queue.push(chunk);
-        res.pause();
+        stream.pause();
       }
     });
-    res.once('end', () => this.finish());
-    res.once('error', (e) => this.finish(e));
-    res.once('aborted', () => this.finish(new Error('connection to the node closed mid-response')));
+    stream.once('end', () => this.finish());
+    stream.once('error', (e) => this.finish(e));
+    stream.once('close', () => this.finish(this.ended ? undefined : new Error('connection to the node closed mid-response')));
   }
 
   read(): Promise<{ done: boolean; value?: Uint8Array }> {
     const next = this.queue.shift();
     if (next) {
-      if (this.queue.length === 0 && !this.ended) this.res.resume();
+      if (this.queue.length === 0 && !this.ended) this.stream.resume();
       return Promise.resolve({ done: false, value: next });
     }
     if (this.error) return Promise.reject(this.error);
@@ -124,7 +133,7 @@ class IncomingReader implements ByteReader {
 
   cancel(): Promise<void> {
     this.finish();
-    this.res.destroy();
+    this.stream.destroy();
     return Promise.resolve();
   }
 

@@ -1,6 +1,8 @@
 /**
- * Node-only RequestIO (see edge/lib/request-io.ts for why): reads the body from node:http's
- * IncomingMessage and derives the client-gone signal from the ServerResponse closing early, both
+ * Node-only RequestIO (see edge/lib/request-io.ts for why): reads the body and headers from
+ * node:http's IncomingMessage (on @hono/node-server, `c.req.header()` builds an undici Headers
+ * object from all raw headers first) and derives the client-gone signal from the ServerResponse
+ * closing early, all
  * from the `{ incoming, outgoing }` env that @hono/node-server passes to fetch. Without that env
  * (app.request in tests) it falls back to the web Request.
  */
@@ -53,5 +55,11 @@ export const nodeRequestIO: RequestIO = {
       signals.set(outgoing, (signal = controller.signal));
     }
     return signal;
+  },
+  header(c: Context, name: string) {
+    const incoming = (c.env as NodeBindings | undefined)?.incoming;
+    if (!incoming) return webRequestIO.header(c, name);
+    const v = incoming.headers[name];
+    return Array.isArray(v) ? v.join(', ') : v;
   },
 };

@@ -11,7 +11,12 @@
  *          the first 100 stories (the integer reference is slow)
  *   wiki   the packed folder (simulated path) on WikiText-2 test (GPTQ protocol, 512 windows, capped)
  *
- *   npx tsx scripts/bench-accuracy.ts [--jobs 2] [--only id,id] [--metrics quant,int,wiki] [--write-doc-only]
+ * int and wiki need the packed folder of the quant run. Where it was not kept, it is re-made from the
+ * quant record's settings and must reproduce the recorded TinyStories perplexity (a 'repack' record;
+ * --skip-remake-check re-makes it without that 500-story evaluation, recorded as unchecked).
+ *
+ *   npx tsx scripts/bench-accuracy.ts [--jobs 2] [--only id,id] [--metrics quant,int,wiki] [--skip-remake-check]
+ *     [--write-doc-only] [--notes-file .bench/accuracy-notes.md] [--machine text] [--note text]...
  */
 import { parseArgs } from 'node:util';
 import { fork } from 'node:child_process';
@@ -42,14 +47,17 @@ const SEQLEN = 512;
 const CALIB = { nsamples: 32, seqlen: 256, seed: 0 };
 /** WikiText is capped: stories260K (512-token vocab) needs ~4 tokens per word there, so the full file is ~1.2M tokens. */
 const WIKI_MAX_TOKENS = 32 * 1024;
+/** A re-made packed folder must reproduce its recorded perplexity (quantization is seeded and deterministic). */
+const REPACK_TOLERANCE = 1e-9;
 
 const { values: args } = parseArgs({
   options: {
     jobs: { type: 'string', default: '1' }, only: { type: 'string' }, metrics: { type: 'string', default: 'quant,int,wiki' },
     results: { type: 'string', default: path.join(REPO, '.bench', 'accuracy-results.jsonl') },
     models: { type: 'string', default: path.join(REPO, '.bench', 'accuracy-models') },
-    job: { type: 'string' }, 'write-doc-only': { type: 'boolean' }, 'no-doc': { type: 'boolean' }, partial: { type: 'boolean' },
+    job: { type: 'string' }, 'write-doc-only': { type: 'boolean' }, 'no-doc': { type: 'boolean' }, 'skip-remake-check': { type: 'boolean' },
     nsamples: { type: 'string' }, 'epochs-scale': { type: 'string', default: '1' }, machine: { type: 'string' }, note: { type: 'string', multiple: true },
+    'notes-file': { type: 'string', default: path.join(REPO, '.bench', 'accuracy-notes.md') },
   },
 });
 
@@ -78,6 +86,51 @@ function evalPlans() {
   };
 }
 
+/** Quantizes one job and measures its simulated path on TinyStories (the figure its records carry). */
+async function quantizeJob(job: AccuracyJob, nsamples: number, epochs: number, plans: ReturnType<typeof evalPlans>, evaluate = true) {
+  const c = job.config!;
+  // Per-block checkpoints let a job cut off by a time limit resume where it stopped.
+  const checkpointDir = path.join(args.models!, `${job.id}.calib`);
+  const qm = await quantizeModel({ model: MODEL, method: job.method, settings: c.settings, epochs, calib: { file: STORIES, ...CALIB, nsamples, skip: CALIB_SKIP }, checkpointDir, resume: true });
+  const sim = evaluate ? await evaluatePerplexity(buildQuantizedLlama(qm.source.config, layersForModel(qm.layers), (n) => qm.floats.get(n), 'simulated'), await plans.stories()) : undefined;
+  const write = async () => {
+    const dir = path.join(args.models!, job.id);
+    await rm(dir, { recursive: true, force: true });
+    await writeQuantizedModel(dir, qm, { perplexity: sim ? { [`TinyStories first ${EVAL_STORIES} (stream, ${SEQLEN})`]: { quant: sim.ppl, path: 'simulated' } } : undefined, calibration: `${nsamples} x ${CALIB.seqlen} tokens of TinyStories after story ${CALIB_SKIP}, seed ${CALIB.seed}` });
+    await rm(checkpointDir, { recursive: true, force: true });
+  };
+  return { qm, ppl: sim?.ppl, resumed: qm.blocks.some((b) => b.resumed), write };
+}
+
+/**
+ * A packed folder that was not kept is re-made with exactly the settings of the job's quant record
+ * (samples, epochs; seed and calibration text are fixed), reusing any matching block checkpoints.
+ * Quantization is deterministic, so its TinyStories perplexity must equal the recorded one; a folder
+ * that does not reproduce it is not written, and int/wiki are not measured on it.
+ */
+async function remakePackedFolder(job: AccuracyJob, plans: ReturnType<typeof evalPlans>, check: boolean): Promise<void> {
+  const rec = (await readRecords(args.results!)).filter((r) => r.job === job.id && r.metric === 'quant').pop();
+  if (!rec?.ppl) throw new Error(`${job.id}: no packed folder in ${args.models} and no quant record in ${args.results} to re-make it from; run --metrics quant first`);
+  const nsamples = rec.nsamples ?? CALIB.nsamples, epochs = rec.epochs ?? job.config!.epochs;
+  const t0 = performance.now();
+  const q = await quantizeJob(job, nsamples, epochs, plans, check);
+  const seconds = (performance.now() - t0) / 1000;
+  await record({ job: job.id, metric: 'repack', ppl: q.ppl, recordedPpl: rec.ppl, seconds, nsamples, epochs, resumed: q.resumed });
+  const relDiff = q.ppl === undefined ? 0 : (q.ppl - rec.ppl) / rec.ppl;
+  if (Math.abs(relDiff) > REPACK_TOLERANCE) {
+    throw new Error(`${job.id}: the re-made model gives TinyStories ppl ${q.ppl} but its quant record says ${rec.ppl} (${(relDiff * 100).toPrecision(3)}%) with ${nsamples} samples x ${epochs} epochs; the folder was not written: find out what changed (code, data, settings) before measuring int/wiki`);
+  }
+  await q.write();
+  console.log(`${job.id}: re-made packed folder (${nsamples}x${epochs}${q.resumed ? ', from block checkpoints' : ''}): ${q.ppl === undefined ? 'not checked (--skip-remake-check)' : `ppl ${q.ppl} = recorded ${rec.ppl}`}`);
+}
+
+async function timed<T>(job: AccuracyJob, what: string, f: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  const r = await f();
+  console.log(`${job.id}: ${what} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  return r;
+}
+
 async function runJob(job: AccuracyJob, metrics: Set<string>): Promise<void> {
   const plans = evalPlans();
   const dir = path.join(args.models!, job.id);
@@ -91,33 +144,23 @@ async function runJob(job: AccuracyJob, metrics: Set<string>): Promise<void> {
   if (metrics.has('quant')) {
     const nsamples = args.nsamples ? Number(args.nsamples) : CALIB.nsamples;
     const epochs = Math.round(c.epochs * Number(args['epochs-scale']));
-    // Per-block checkpoints let a job cut off by a time limit resume where it stopped.
-    const checkpointDir = `${dir}.calib`;
-    const qm = await quantizeModel({ model: MODEL, method: job.method, settings: c.settings, epochs, calib: { file: STORIES, ...CALIB, nsamples, skip: CALIB_SKIP }, checkpointDir, resume: true });
-    const layers = layersForModel(qm.layers);
-    const sim = await evaluatePerplexity(buildQuantizedLlama(qm.source.config, layers, (n) => qm.floats.get(n), 'simulated'), await plans.stories());
-    await rm(dir, { recursive: true, force: true });
-    await writeQuantizedModel(dir, qm, { perplexity: { [`TinyStories first ${EVAL_STORIES} (stream, ${SEQLEN})`]: { quant: sim.ppl, path: 'simulated' } }, calibration: `${nsamples} x ${CALIB.seqlen} tokens of TinyStories after story ${CALIB_SKIP}, seed ${CALIB.seed}` });
-    await rm(checkpointDir, { recursive: true, force: true });
+    const q = await timed(job, 'quant', () => quantizeJob(job, nsamples, epochs, plans));
+    await q.write();
     await record({
-      job: job.id, metric: 'quant', ppl: sim.ppl, seconds: qm.seconds, bytes: packedSizeBytes(qm), epochs, nsamples, label: settingsLabel(c.settings),
-      fellBack: qm.blocks.filter((b) => b.fellBack).map((b) => b.layer), flexqLayers: qm.flexq?.chosen, resumed: qm.blocks.some((b) => b.resumed),
+      job: job.id, metric: 'quant', ppl: q.ppl!, seconds: q.qm.seconds, bytes: packedSizeBytes(q.qm), epochs, nsamples, label: settingsLabel(c.settings),
+      fellBack: q.qm.blocks.filter((b) => b.fellBack).map((b) => b.layer), flexqLayers: q.qm.flexq?.chosen, resumed: q.resumed,
     });
   }
-  if ((metrics.has('int') || metrics.has('wiki')) && !existsSync(dir)) {
-    // Uncalibrated models are cheap and deterministic to rebuild; calibrated ones must come from their quant run.
-    if (methodTraits(job.method).calibrated) { console.log(`${job.id}: no packed folder in ${args.models}; skipping int/wiki`); return; }
-    await writeQuantizedModel(dir, await quantizeModel({ model: MODEL, method: job.method, settings: c.settings, calib: { file: STORIES, ...CALIB, skip: CALIB_SKIP } }));
-  }
+  if ((metrics.has('int') || metrics.has('wiki')) && !existsSync(dir)) await timed(job, 're-make', () => remakePackedFolder(job, plans, !args['skip-remake-check']));
   if (metrics.has('int')) {
     // Both paths of the same packed folder on the same (shorter) text: the integer path is the slow oracle.
-    const integer = await evaluatePerplexity((await loadPackedLlama(dir, 'integer')).model, await plans.intStories());
-    const simulated = await evaluatePerplexity((await loadPackedLlama(dir, 'simulated')).model, await plans.intStories());
+    const integer = await timed(job, 'int (integer path)', async () => evaluatePerplexity((await loadPackedLlama(dir, 'integer')).model, await plans.intStories()));
+    const simulated = await timed(job, 'int (simulated path)', async () => evaluatePerplexity((await loadPackedLlama(dir, 'simulated')).model, await plans.intStories()));
     await record({ job: job.id, metric: 'int', ppl: integer.ppl, simPpl: simulated.ppl });
   }
   if (metrics.has('wiki')) {
     const { model } = await loadPackedLlama(dir, 'simulated');
-    await record({ job: job.id, metric: 'wiki', ppl: (await evaluatePerplexity(model, await plans.wiki())).ppl });
+    await record({ job: job.id, metric: 'wiki', ppl: (await timed(job, 'wiki', async () => evaluatePerplexity(model, await plans.wiki()))).ppl });
   }
 }
 
@@ -137,7 +180,7 @@ async function main(): Promise<void> {
     const workers = Math.max(1, Number(args.jobs));
     console.log(`${queue.length} jobs on ${workers} workers: ${queue.map((j) => j.id).join(' ')}`);
     const t0 = performance.now();
-    const passArgs = ['--metrics', args.metrics!, '--results', args.results!, '--models', args.models!, '--epochs-scale', args['epochs-scale']!, ...(args.nsamples ? ['--nsamples', args.nsamples] : [])];
+    const passArgs = ['--results', args.results!, '--models', args.models!, '--epochs-scale', args['epochs-scale']!, ...(args.nsamples ? ['--nsamples', args.nsamples] : []), ...(args['skip-remake-check'] ? ['--skip-remake-check'] : [])];
     const worker = async (): Promise<void> => {
       for (let job = queue.shift(); job; job = queue.shift()) {
         const missing = [...metrics].filter((m) => !done.has(`${job!.id}/${m}`));
@@ -149,7 +192,22 @@ async function main(): Promise<void> {
     };
     await Promise.all(Array.from({ length: workers }, worker));
   }
-  if (!args['no-doc']) await writeAccuracyDoc(await readRecords(args.results!), { notes: args.note, machine: args.machine, partial: !!args.partial, evalStories: EVAL_STORIES, wikiTokens: WIKI_MAX_TOKENS, calib: CALIB, calibSkip: CALIB_SKIP });
+  if (!args['no-doc']) {
+    const { notes, machine } = await readNotes(args['notes-file']!);
+    await writeAccuracyDoc(await readRecords(args.results!), { notes: [...notes, ...(args.note ?? [])], machine: args.machine ?? machine, evalStories: EVAL_STORIES, wikiTokens: WIKI_MAX_TOKENS, calib: CALIB, calibSkip: CALIB_SKIP });
+  }
+}
+
+/**
+ * Notes about the run that the records cannot say (where it ran, what was cut and why), kept beside the
+ * results so that --write-doc-only rebuilds the same page: one "- " bullet per note, and optionally a
+ * "Machine: ..." line. An absent file means no notes.
+ */
+async function readNotes(file: string): Promise<{ notes: string[]; machine?: string }> {
+  if (!existsSync(file)) return { notes: [] };
+  const lines = (await readFile(file, 'utf8')).split('\n');
+  const machine = lines.find((l) => l.startsWith('Machine: '))?.slice('Machine: '.length).trim();
+  return { notes: lines.filter((l) => l.startsWith('- ')).map((l) => l.slice(2).trim()), machine };
 }
 
 main().catch((e) => { console.error(e); process.exitCode = 1; });

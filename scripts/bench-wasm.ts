@@ -2,11 +2,12 @@
  * `npm run bench:wasm`: speed of the WASM engine (SIMD build; one thread unless a row says otherwise).
  *   1. single-thread memory bandwidth of WASM linear memory (the yardstick for GEMV)
  *   2. load-time repack throughput (canonical planes -> kernel layouts)
- *   3. GEMV (M=1) and GEMM (M=32) per layer shape and bit width, the three integer paths side by side,
+ *   3. GEMV (M=1) and GEMM (M=32) per layer shape and bit width, the integer paths side by side,
  *      next to the f32 matmul: weight GB/s and integer GOPS (2*M*N*K / time)
- *   4. the per-(p, q, shape, M) path table (AND+popcount vs u8 codes vs table lookup), written to
+ *   4. the per-(p, q, shape, M) path table (AND+popcount vs u8 codes vs the two table lookups), written to
  *      wasm/src/path-table.json
- *   4b. GEMV on worker threads sharing the memory (Node), against one thread
+ *   4b. GEMV on worker threads sharing the memory (Node), against one thread, and the read bandwidth of
+ *       as many threads (the yardstick of those rows)
  *   5. decode and prefill tokens/s of stories260K (real weights, RTN) and synthetic 15M / 110M shapes,
  *      against the WASM f32 engine and the f32 reference engine (shared/model) in the same run
  * Prints tables and writes the "wasm" section of docs/BENCHMARKS.md. `--quick` skips the 110M model
@@ -26,8 +27,8 @@ import { instantiateKernels } from '../wasm/src/kernels.ts';
 import { loadKernelModule, threadedEngineOptions, WASM_BUILD_DIR } from '../wasm/src/node.ts';
 import { ThreadPool } from '../wasm/src/thread-pool.ts';
 import os from 'node:os';
-import { INT_PATHS, type IntPath, type PathTableEntry } from '../wasm/src/path-choice.ts';
-import { repackGBps, streamBandwidthGBps, timeLinear, type LinearCase } from '../wasm/bench/gemv-bench.ts';
+import { INT_PATHS, pathSupports, type IntPath, type PathTableEntry } from '../wasm/src/path-choice.ts';
+import { repackGBps, streamBandwidthGBps, streamBandwidthThreadsGBps, timeLinear, type LinearCase } from '../wasm/bench/gemv-bench.ts';
 import { gemvFocus } from '../wasm/bench/gemv-focus.ts';
 import { engineSpeed, packedSource, referenceSpeed, syntheticFloatModel, type FloatModel } from '../wasm/bench/engine-bench.ts';
 
@@ -79,7 +80,9 @@ async function main(): Promise<void> {
   const rl = repackGBps(kernels, arena, 4096, 4096, 4, 'lut', rng);
   const rc2 = repackGBps(kernels, arena, 4096, 4096, 2, 'codes', rng);
   const rl2 = repackGBps(kernels, arena, 4096, 4096, 2, 'lut', rng);
-  say(`Load-time repack of a 4096x4096 layer (copy-in, code sums and layout, per byte of planes): W4 planes->tiles ${f(rt)} GB/s, planes->containers ${f(rc)} GB/s, planes->lookup indices ${f(rl)} GB/s; W2 planes->containers ${f(rc2)} GB/s, planes->lookup indices ${f(rl2)} GB/s.`);
+  const rp = repackGBps(kernels, arena, 4096, 4096, 4, 'lutpairs', rng);
+  const rp2 = repackGBps(kernels, arena, 4096, 4096, 2, 'lutpairs', rng);
+  say(`Load-time repack of a 4096x4096 layer (copy-in, code sums and layout, per byte of planes): W4 planes->tiles ${f(rt)} GB/s, planes->containers ${f(rc)} GB/s, planes->lookup indices ${f(rl)} GB/s, planes->plane-pair indices ${f(rp)} GB/s; W2 planes->containers ${f(rc2)} GB/s, planes->lookup indices ${f(rl2)} GB/s, planes->plane-pair indices ${f(rp2)} GB/s.`);
   say('');
 
   const rows: string[] = [];
@@ -92,15 +95,16 @@ async function main(): Promise<void> {
     const base = { n, k, m, p, q, groupSize: q === 16 ? 128 : 0 };
     const key = `${n}x${k}/${m}/W${p}A${q}`;
     const fmt = (r: { gbs: number; gops: number; ms: number }) => `${f(r.ms, 3)} ms, ${f(r.gbs)} GB/s, ${f(r.gops, 1)} GOPS`;
-    if (q === 16) return `| ${n}x${k} | ${m} | W${p}A16 g128 | - | a16 (dequantize to f32): ${fmt(cell({ ...base, path: 'a16' }))} | - |`;
-    const cells = INT_PATHS.map((path) => cell({ ...base, path }));
-    const fastest = Math.min(...cells.map((c) => c.ms));
-    best.set(key, Math.max(...cells.map((c) => (p * n * k) / 8 / (c.ms * 1e6))));
-    return `| ${n}x${k} | ${m} | W${p}A${q} | ${cells.map((c) => fmt(c) + (c.ms === fastest ? ' **' : '')).join(' | ')} |`;
+    if (q === 16) return `| ${n}x${k} | ${m} | W${p}A16 g128 | - | a16 (dequantize to f32): ${fmt(cell({ ...base, path: 'a16' }))} | - | - |`;
+    const cells = INT_PATHS.map((path) => (pathSupports(path, p) ? cell({ ...base, path }) : undefined));
+    const timed = cells.filter((c) => c !== undefined);
+    const fastest = Math.min(...timed.map((c) => c.ms));
+    best.set(key, Math.max(...timed.map((c) => (p * n * k) / 8 / (c.ms * 1e6))));
+    return `| ${n}x${k} | ${m} | W${p}A${q} | ${cells.map((c) => (c ? fmt(c) + (c.ms === fastest ? ' **' : '') : '-')).join(' | ')} |`;
   };
   for (const [n, k] of QUICK ? SHAPES.slice(0, 4) : SHAPES) {
     const fl = timeLinear(kernels, arena, { n, k, m: 1, p: 8, q: 8, groupSize: 0, path: 'f32' }, rng);
-    rows.push(`| ${n}x${k} | 1 | f32 | ${f(fl.ms, 3)} ms, ${f(fl.weightBytes / (fl.ms * 1e6))} GB/s, ${f((2 * n * k) / (fl.ms * 1e6), 1)} GFLOPS | - | - |`);
+    rows.push(`| ${n}x${k} | 1 | f32 | ${f(fl.ms, 3)} ms, ${f(fl.weightBytes / (fl.ms * 1e6))} GB/s, ${f((2 * n * k) / (fl.ms * 1e6), 1)} GFLOPS | - | - | - |`);
     for (const [p, q] of CONFIGS) rows.push(run(n, k, 1, p, q));
     console.log(`  GEMV ${n}x${k} done`);
   }
@@ -113,8 +117,8 @@ async function main(): Promise<void> {
   say('');
   say('GEMV (M=1) and GEMM (M=32) per layer (N x K, synthetic random codes); GB/s counts the bytes of each path\'s own layout (containers round 3 bits up to 4, 5-7 up to 8); ** marks the fastest integer path:');
   say('');
-  say('| layer | M | bits | planes (AND+popcount) | codes (u8 containers) | lut (table lookup) |');
-  say('|---|---|---|---|---|---|');
+  say('| layer | M | bits | planes (AND+popcount) | codes (u8 containers) | lut (table lookup) | lutpairs (lookup over plane pairs, even p) |');
+  say('|---|---|---|---|---|---|---|');
   for (const r of rows) say(r);
   say('');
 
@@ -126,7 +130,7 @@ async function main(): Promise<void> {
           for (let q = 1; q <= 8; q++) {
             let bestPath: IntPath = 'planes';
             let bestMs = Infinity;
-            for (const path of INT_PATHS) {
+            for (const path of INT_PATHS.filter((x) => pathSupports(x, p))) {
               const ms = timeLinear(kernels, arena, { n, k, m, p, q, groupSize: 0, path }, rng).ms;
               if (ms < bestMs) { bestMs = ms; bestPath = path; }
             }
@@ -137,7 +141,7 @@ async function main(): Promise<void> {
     }
     writeFileSync(PATH_TABLE, JSON.stringify({ machine: machineLine(), entries }, null, 1) + '\n');
     const winners = (path: IntPath) => entries.filter((e) => e.m === 1 && e.n === 2048 && e.best === path).map((e) => `W${e.p}A${e.q}`).join(', ') || 'none';
-    say(`Path table (wasm/src/path-table.json, ${entries.length} measured cases): at 2048x2048, M=1, table lookup wins for ${winners('lut')}; AND+popcount for ${winners('planes')}; u8 codes for the rest.`);
+    say(`Path table (wasm/src/path-table.json, ${entries.length} measured cases): at 2048x2048, M=1, table lookup wins for ${winners('lut')}; lookup over plane pairs for ${winners('lutpairs')}; AND+popcount for ${winners('planes')}; u8 codes for the rest.`);
     say('');
   }
 
@@ -147,15 +151,21 @@ async function main(): Promise<void> {
     const mt = await instantiateKernels(module, 'simd', shared);
     const mtArena = new Arena(shared, mt.exports.heapBase());
     const pool = await ThreadPool.create(module, shared, THREADS, mt.exports as unknown as Record<string, (...a: number[]) => unknown>);
-    say(`GEMV on ${THREADS} worker threads sharing the memory (rows split; same kernels), vs one thread:`);
+    const bwOne = streamBandwidthGBps(mt, mtArena);
+    const bwMany = streamBandwidthThreadsGBps(mt, mtArena, pool);
+    say(`Read bandwidth of the shared memory (v128 stream read of 256 MiB, split the same way): 1 thread ${f(bwOne)} GB/s, ${THREADS} threads ${f(bwMany)} GB/s.`);
+    say('');
+    say(`GEMV on ${THREADS} worker threads sharing the memory (rows split; same kernels), vs one thread (% = of the read bandwidth of as many threads):`);
     say('');
     say('| layer | bits | path | 1 thread | ' + THREADS + ' threads | speed-up |');
     say('|---|---|---|---|---|---|');
     for (const [n, k, p, q] of QUICK ? THREAD_CASES.slice(0, 1) : THREAD_CASES) {
-      for (const pathName of INT_PATHS) {
+      for (const pathName of INT_PATHS.filter((x) => pathSupports(x, p))) {
         const one = timeLinear(mt, mtArena, { n, k, m: 1, p, q, groupSize: 0, path: pathName }, rng);
         const many = timeLinear(mt, mtArena, { n, k, m: 1, p, q, groupSize: 0, path: pathName, parallel: pool }, rng);
-        say(`| ${n}x${k} | W${p}A${q} | ${pathName} | ${f(one.ms, 3)} ms, ${f(one.weightBytes / (one.ms * 1e6))} GB/s | ${f(many.ms, 3)} ms, ${f(many.weightBytes / (many.ms * 1e6))} GB/s | ${f(one.ms / many.ms)}x |`);
+        const cell = (t: { ms: number; weightBytes: number }, bwRef: number) =>
+          `${f(t.ms, 3)} ms, ${f(t.weightBytes / (t.ms * 1e6))} GB/s (${f((100 * t.weightBytes) / (t.ms * 1e6) / bwRef, 0)}%)`;
+        say(`| ${n}x${k} | W${p}A${q} | ${pathName} | ${cell(one, bwOne)} | ${cell(many, bwMany)} | ${f(one.ms / many.ms)}x |`);
       }
     }
     await pool.close();

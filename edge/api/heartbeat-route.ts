@@ -34,7 +34,7 @@ export function heartbeatHandler(rt: EdgeRuntime) {
       throw new ApiError('node self-registration is disabled on this edge; set ABQ_ALLOW_REGISTRATION=true', { type: 'not_found_error', code: 'registration_disabled' });
     }
     const text = await rt.io.text(c, rt.config.maxBodyBytes);
-    const v = await verifyRequest({ secret: rt.config.nodeSecret, header: c.req.header(SIGNATURE_HEADER), method: 'POST', path: EDGE_HEARTBEAT_PATH, body: text, replayCache: replay });
+    const v = await verifyRequest({ secret: rt.config.nodeSecret, header: rt.io.header(c, SIGNATURE_HEADER), method: 'POST', path: EDGE_HEARTBEAT_PATH, body: text, replayCache: replay });
     if (!v.ok) throw new ApiError(`heartbeat signature rejected (${v.reason})`, { type: 'authentication_error', code: 'bad_signature' });
     const entry = rt.registry.applyHeartbeat(parseHeartbeat(parseJsonBody(text)));
     return c.json({ ok: true, id: entry.id, ttl_ms: rt.config.heartbeatTtlMs });

@@ -19,6 +19,7 @@ import { dispatch } from '../serve/dispatch.ts';
 import { textStream, type StreamEnd, type TextDelta } from '../serve/text-stream.ts';
 import type { CommonRequest } from './parse-request.ts';
 import { responseId, type ResponseShape, type Usage } from './openai-shapes.ts';
+import { jsonResponse } from '../middleware/cors.ts';
 
 const encoder = new TextEncoder();
 const sse = (payload: unknown): Uint8Array => encoder.encode(`data: ${typeof payload === 'string' ? payload : JSON.stringify(payload)}\n\n`);
@@ -64,7 +65,7 @@ export async function runGeneration(c: Context, rt: EdgeRuntime, endpoint: strin
   const gen = textStream(d, model.tokenizer, req.stop, maxTokens);
   const done = (status: number) => {
     rt.metrics.duration.observe({ endpoint, served_by: d.path }, (rt.now() - started) / 1000);
-    rt.metrics.requests.inc({ endpoint, status: String(status), served_by: d.path });
+    rt.metrics.requests.inc({ endpoint, served_by: d.path, status: String(status) });
   };
 
   if (!req.stream) {
@@ -78,7 +79,7 @@ export async function runGeneration(c: Context, rt: EdgeRuntime, endpoint: strin
     }
     rt.metrics.tokens.inc({ model: model.id, served_by: d.path }, r.value.completionTokens);
     done(200);
-    return c.json({ ...base, object: shape.object, choices: [shape.fullChoice(text, r.value.finishReason)], usage: usageOf(r.value) }, 200, headers);
+    return jsonResponse(c, { ...base, object: shape.object, choices: [shape.fullChoice(text, r.value.finishReason)], usage: usageOf(r.value) }, 200, headers);
   }
 
   let first = true;
@@ -105,7 +106,7 @@ export async function runGeneration(c: Context, rt: EdgeRuntime, endpoint: strin
         finished = true;
         const err = toApiError(e);
         const message = e instanceof ApiError ? err.message : `the backend ${d.backendId} failed mid-stream: ${(e as Error).message}; the text so far is incomplete, retry the request`;
-        rt.metrics.requests.inc({ endpoint, status: 'stream_error', served_by: d.path });
+        rt.metrics.requests.inc({ endpoint, served_by: d.path, status: 'stream_error' });
         ctrl.enqueue(sse({ error: { message, type: 'server_error', param: null, code: 'backend_failed_mid_stream' } }));
         ctrl.close();
       }

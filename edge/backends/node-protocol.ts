@@ -55,9 +55,35 @@ export interface NodeHealth {
   backend: string;
   models: string[];
   queue_depth: number;
+  /** Sequences generating now. */
   active: number;
+  /** Sequences the node can still run at once (max_slots - active; KV blocks permitting). */
   free_kv_slots: number;
+  /** Most sequences the node runs at once. */
   max_slots: number;
+  /** From here on: nodes with the paged-KV scheduler (gpu-node/engine) report these too. */
+  kv_blocks_free?: number;
+  kv_blocks_total?: number;
+  /** Token positions per KV block. */
+  kv_block_size?: number;
+  /** Sequences preempted (and recomputed later) for lack of KV blocks since start. */
+  preemptions?: number;
+  max_batch_tokens?: number;
+  context_length?: number;
+  /** Memory planned by the engine at load (device memory on a GPU node). */
+  memory?: NodeMemory;
+  /** The engine's own description (kernel plan, quantization). */
+  engine?: string;
+}
+
+export interface NodeMemory {
+  total_bytes: number;
+  weight_bytes: number;
+  kv_bytes: number;
+  workspace_bytes: number;
+  /** Driver-reported free and total device memory after planning (CUDA only). */
+  device_free_bytes?: number;
+  device_total_bytes?: number;
 }
 
 export interface NodeHeartbeat {

@@ -6,9 +6,32 @@
 
 type Labels = Record<string, string>;
 
+const NEEDS_ESCAPE = /[\\"\n]/;
+
+function escapeLabelValue(v: string): string {
+  return NEEDS_ESCAPE.test(v) ? v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : v;
+}
+
+/**
+ * `a="x",b="y"` with keys sorted. Called several times per request, so the usual case (keys
+ * written in sorted order, nothing to escape) builds the string in one pass without sorting.
+ */
 function labelKey(labels: Labels): string {
-  const keys = Object.keys(labels).sort();
-  return keys.map((k) => `${k}="${String(labels[k]).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',');
+  let key = '';
+  let prev = '';
+  for (const k in labels) {
+    if (k < prev) return sortedLabelKey(labels);
+    prev = k;
+    key += `${key ? ',' : ''}${k}="${escapeLabelValue(String(labels[k]))}"`;
+  }
+  return key;
+}
+
+function sortedLabelKey(labels: Labels): string {
+  return Object.keys(labels)
+    .sort()
+    .map((k) => `${k}="${escapeLabelValue(String(labels[k]))}"`)
+    .join(',');
 }
 
 interface Metric {

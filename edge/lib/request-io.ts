@@ -13,6 +13,8 @@ export interface RequestIO {
   text(c: Context, maxBytes: number): Promise<string>;
   /** Aborted when the client goes away before the response has been sent. */
   signal(c: Context): AbortSignal;
+  /** One request header by lower-case name. On Node this skips building a web Headers object. */
+  header(c: Context, name: string): string | undefined;
 }
 
 export function tooLarge(maxBytes: number): ApiError {
@@ -50,6 +52,7 @@ export const webRequestIO: RequestIO = {
     return ((c.req.bodyCache as { text?: Promise<string> }).text ??= readLimited(c.req.raw.body, maxBytes));
   },
   signal: (c) => c.req.raw.signal,
+  header: (c, name) => c.req.header(name),
 };
 
 /**
@@ -57,8 +60,8 @@ export const webRequestIO: RequestIO = {
  * a body without one (chunked) is read now, under the limit, so it is refused before auth as well.
  */
 export async function checkBodySize(io: RequestIO, c: Context, maxBytes: number): Promise<void> {
-  const declared = c.req.header('content-length');
-  if (declared !== undefined && c.req.header('transfer-encoding') === undefined) {
+  const declared = io.header(c, 'content-length');
+  if (declared !== undefined && io.header(c, 'transfer-encoding') === undefined) {
     if (Number(declared) > maxBytes) throw tooLarge(maxBytes);
     return;
   }

@@ -7,17 +7,18 @@ import type { MiddlewareHandler } from 'hono';
 import { ApiError } from '../errors.ts';
 import type { ClientKey } from '../config.ts';
 import type { EdgeEnv } from '../runtime-types.ts';
+import { webRequestIO, type RequestIO } from '../lib/request-io.ts';
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
-export function apiKeyAuth(keys: readonly ClientKey[]): MiddlewareHandler<EdgeEnv> {
+export function apiKeyAuth(keys: readonly ClientKey[], io: Pick<RequestIO, 'header'> = webRequestIO): MiddlewareHandler<EdgeEnv> {
   const byKey = new Map(keys.map((k) => [k.key, k.name]));
   return async function apiKeyAuthMiddleware(c, next) {
     if (byKey.size === 0) {
-      c.set('clientKey', c.req.header('cf-connecting-ip') ?? c.req.header('x-forwarded-for')?.split(',')[0]?.trim() ?? 'anonymous');
+      c.set('clientKey', io.header(c, 'cf-connecting-ip') ?? io.header(c, 'x-forwarded-for')?.split(',')[0]?.trim() ?? 'anonymous');
       return next();
     }
-    const header = c.req.header('authorization');
+    const header = io.header(c, 'authorization');
     const m = header ? BEARER.exec(header) : null;
     if (!m) {
       throw new ApiError("missing API key: send 'Authorization: Bearer <key>'", { type: 'authentication_error', code: 'missing_api_key', headers: { 'www-authenticate': 'Bearer' } });

@@ -18,6 +18,8 @@
 // activation group and the code sums per weight group (integer atomics, so the sums are exact and
 // independent of scheduling).
 #include "act-quant.cuh"
+#include "act-quant-numerics.cuh"
+#include "act-quant-warp.cuh"
 #include "cuda-check.cuh"
 
 #include <algorithm>
@@ -33,29 +35,6 @@ constexpr int kLoadUnroll = 4;              // loads in flight per thread in the
 constexpr size_t kMaxSmem = 200 * 1024;     // of the 227 KB an H100 CTA may use
 constexpr int kTargetCtasPerSm = 2;         // slices: enough CTAs to cover the SMs for small M
 constexpr int kMinWordsPerSlice = 16;       // 2 words per warp at least
-
-struct GroupParams {
-  float scale, inv;
-  int zero;
-};
-
-/** actQuantParams of the reference: lo/hi always hold 0; scale 1 for an all-zero group. */
-__device__ GroupParams groupParams(float mn, float mx, int qmax) {
-  const float lo = fminf(0.f, mn);
-  const float hi = fmaxf(0.f, mx);
-  const float range = __fsub_rn(hi, lo);
-  float scale = __fdiv_rn(range, static_cast<float>(qmax));
-  if (!(scale > 0.f) || isinf(scale)) scale = 1.f;
-  const float inv = __fdiv_rn(1.f, scale);
-  const float z = rintf(__fmul_rn(-lo, inv));
-  return {scale, inv, static_cast<int>(fminf(fmaxf(z, 0.f), static_cast<float>(qmax)))};
-}
-
-/** actQuantCode of the reference. Clamped in float first: a huge product must not overflow an int. */
-__device__ __forceinline__ uint32_t quantCode(float v, float inv, int zero, int qmax) {
-  const float r = rintf(__fmul_rn(v, inv)) + static_cast<float>(zero);
-  return static_cast<uint32_t>(fminf(fmaxf(r, 0.f), static_cast<float>(qmax)));
-}
 
 __device__ __forceinline__ void warpMinMax(float& mn, float& mx) {
   for (int off = 16; off > 0; off >>= 1) {
@@ -153,7 +132,7 @@ __global__ void __launch_bounds__(kThreads) actQuantPackKernel(
     uint32_t code = 0;  // padding elements are 0 in every plane
     if (i < k) {
       const int ag = i / actGroup;
-      code = quantCode(__half2float(sX[i]), sInv[ag], sZero[ag], qmax);
+      code = quantCode(__half2float(sX[i]), sInv[ag], static_cast<float>(sZero[ag]), static_cast<float>(qmax));
     }
     for (int b = 0; b < bits; b++) {
       const uint32_t word = __ballot_sync(kFullMask, (code >> b) & 1u);
@@ -174,12 +153,51 @@ __global__ void __launch_bounds__(kThreads) actQuantPackKernel(
     if (sSum[g]) atomicAdd(&sums[static_cast<size_t>(row) * groupsS + g], sSum[g]);
 }
 
+// Many tokens: act-quant-warp.cuh's kernel (whole warps per token) where its layout applies.
+constexpr int kWarpKernelMinTokens = 16;   // below, the row-slice kernel spreads a token over more SMs
+constexpr int kWarpKernelWarpsPerSm = 16;  // warps the grid should give each SM
+
+template <int kWpt>
+void launchWarpKernel(const ActQuantWarpArgs& args, cudaStream_t stream) {
+  constexpr int tokensPerCta = kAqWarps / kWpt;
+  actQuantWarpKernel<kWpt><<<(args.m + tokensPerCta - 1) / tokensPerCta, kAqThreads, 0, stream>>>(args);
+  CUDA_CHECK_LAUNCH("actQuantWarpKernel");
+}
+
+/** Runs the warp-per-token kernel and returns true, or returns false when it does not apply. */
+bool tryWarpKernel(const __half* x, int m, int k, int bits, int groupsA, int sumGroup, int groupsS, int smCount,
+                   const ActQuantOut& out, cudaStream_t stream) {
+  if (m < kWarpKernelMinTokens || groupsA != 1 || k % kAqHalvesPerLoad != 0) return false;
+  int logWordsPerSum = 0;
+  if (groupsS > 1) {  // weight groups of 32 * 2^j elements, at most one 32-word chunk
+    while ((32 << logWordsPerSum) < sumGroup) logWordsPerSum++;
+    if ((32 << logWordsPerSum) != sumGroup || (1 << logWordsPerSum) > kAqMaxSumWords) return false;
+  }
+  // Warps per token: the fewest that give every SM kWarpKernelWarpsPerSm warps, and at least one word per lane.
+  int wpt = 1;
+  while (wpt < kAqWarps && static_cast<long long>(m) * wpt < static_cast<long long>(kWarpKernelWarpsPerSm) * smCount &&
+         out.wordsPad >= 64 * wpt)
+    wpt *= 2;
+  const ActQuantWarpArgs args{x, m, k, bits, out.wordsPad, logWordsPerSum, groupsS, out.planes, out.scales, out.zeros, out.sums};
+  switch (wpt) {
+    case 1: launchWarpKernel<1>(args, stream); break;
+    case 2: launchWarpKernel<2>(args, stream); break;
+    case 4: launchWarpKernel<4>(args, stream); break;
+    default: launchWarpKernel<8>(args, stream); break;
+  }
+  return true;
+}
+
 }  // namespace
 
 void actQuantPack(const __half* x, int m, int k, int bits, int actGroup, int sumGroup, const ActQuantOut& out,
                   cudaStream_t stream) {
   const int groupsA = (k + actGroup - 1) / actGroup;
   const int groupsS = (k + sumGroup - 1) / sumGroup;
+  int smCount = 0, dev = 0;
+  CUDA_CHECK(cudaGetDevice(&dev));
+  CUDA_CHECK(cudaDeviceGetAttribute(&smCount, cudaDevAttrMultiProcessorCount, dev));
+  if (tryWarpKernel(x, m, k, bits, groupsA, sumGroup, groupsS, smCount, out, stream)) return;
   const int words = (k + 31) / 32;
   const size_t kPad = (k + kHalvesPerLoad - 1) / kHalvesPerLoad * kHalvesPerLoad;
   const size_t smem = kPad * 2 + static_cast<size_t>(groupsA) * 12 + static_cast<size_t>(groupsS) * 4;
@@ -193,9 +211,6 @@ void actQuantPack(const __half* x, int m, int k, int bits, int actGroup, int sum
     CUDA_CHECK(cudaFuncSetAttribute(actQuantPackKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kMaxSmem)));
     raised = true;
   }
-  int smCount = 0, dev = 0;
-  CUDA_CHECK(cudaGetDevice(&dev));
-  CUDA_CHECK(cudaDeviceGetAttribute(&smCount, cudaDevAttrMultiProcessorCount, dev));
   const int slices = std::max(1, std::min((kTargetCtasPerSm * smCount + m - 1) / m, out.wordsPad / kMinWordsPerSlice));
   CUDA_CHECK(cudaMemsetAsync(out.sums, 0, static_cast<size_t>(m) * groupsS * sizeof(uint32_t), stream));
   actQuantPackKernel<<<dim3(m, slices), kThreads, smem, stream>>>(x, m, k, bits, actGroup, groupsA, sumGroup, groupsS, words,

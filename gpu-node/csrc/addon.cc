@@ -14,6 +14,7 @@
 
 #include "cuda-check.cuh"
 #include "linear.h"
+#include "engine/engine-addon.h"
 
 namespace {
 
@@ -249,6 +250,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("forward", Napi::Function::New(env, Forward));
   exports.Set("planName", Napi::Function::New(env, PlanName));
   exports.Set("dispose", Napi::Function::New(env, Dispose));
+  abq::engine::registerEngineBindings(env, exports);  // createEngine, engineStep, ... (engine/engine-addon.cc)
   return exports;
 }
 

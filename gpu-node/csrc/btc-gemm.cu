@@ -81,14 +81,27 @@ __global__ void epilogueKernel(const EpilogueArgs e, int groups, int actGroups) 
   epilogueOutput(e, static_cast<int>(idx / e.n), static_cast<int>(idx % e.n), groups, actGroups);
 }
 
-// The tiled kernel is opt-in (ABQ_BTC_TILED=1; scripts/gpu/run-all.sh sets it, so every device run
-// checks and times it) until a device run has shown it bit-identical to the split-K path (NOTES.md v5).
-bool tiledEnabled() {
-  static const bool on = [] {
+// Which large-M kernel: ABQ_BTC_TILED unset -> the measured table (tiledByDefault), "1" -> the tiled
+// kernel for every (p, q) at M >= kTiledMinTokens (the device check runs this way, so every width of it
+// is verified), "0" -> never (the split-K kernels; for benchmark comparisons).
+enum class TiledMode { kTable, kAlways, kNever };
+TiledMode tiledMode() {
+  static const TiledMode mode = [] {
     const char* v = std::getenv("ABQ_BTC_TILED");
-    return v != nullptr && std::strcmp(v, "1") == 0;
+    if (v != nullptr && std::strcmp(v, "1") == 0) return TiledMode::kAlways;
+    if (v != nullptr && std::strcmp(v, "0") == 0) return TiledMode::kNever;
+    return TiledMode::kTable;
   }();
-  return on;
+  return mode;
+}
+
+// Where the tiled kernel measured faster than the split-K kernels (H100, 8192x8192 at M = 128 and
+// 2048; NOTES.md "v6 dispatch"): up to 8 plane pairs R * Rp, and weights of <= 2 bits up to R = 8
+// (W2A8: 3338 vs 5163 us at M = 2048). From 4 x 4 plane pairs on (W3A3, W4A4 and wider), split-K
+// was faster (W4A4: 3344 vs 2946 us).
+bool tiledByDefault(int p, int q) {
+  const int r = rowsPerToken(q), rp = rowsPerToken(p);
+  return rp <= 2 || r * rp <= 8;
 }
 
 int gridFor(size_t total) { return static_cast<int>(std::min<size_t>((total + kThreads - 1) / kThreads, 1u << 20)); }
@@ -151,7 +164,8 @@ BtcPlan btcPlan(const BtcProblem& pr, int smCount) {
   plan.name = "btc-mma-r" + std::to_string(plan.rowsPerToken) + "-mt" + std::to_string(plan.mTiles) + "-s" +
               std::to_string(plan.splits) + (plan.fusedEpilogue ? "-fused" : "");
   // Large M: the shared-memory tiled kernel (the split-K fields above stay valid for debug runs).
-  if (pr.m >= kTiledMinTokens && tiledEnabled()) {
+  const TiledMode mode = tiledMode();
+  if (pr.m >= kTiledMinTokens && (mode == TiledMode::kAlways || (mode == TiledMode::kTable && tiledByDefault(pr.p, pr.q)))) {
     plan.tiled = true;
     plan.name = btcTiledName(pr.p, pr.q);
   }

@@ -55,9 +55,38 @@ void btcWeightRows(const uint32_t* tile, int p, int n, int k, uint32_t* rows, cu
 }
 
 std::string btcTiledName(int p, int q) {
+  const int logR = log2Pow2(rowsPerToken(q)), logRp = log2Pow2(rowsPerToken(p));
   return "btc-tiled-r" + std::to_string(rowsPerToken(q)) + "c" + std::to_string(rowsPerToken(p)) + "-" +
-         std::to_string(kCtaRows) + "x" + std::to_string(kCtaCols) + "s" + std::to_string(kTiledStages);
+         std::to_string(kCtaRows) + "x" + std::to_string(kCtaCols) + "s" + std::to_string(btcTiledStages(logR, logRp));
 }
+
+namespace {
+
+// One launch per (R, Rp): sets the variant's shared-memory limit the first time it runs.
+template <int kLogR, int kLogRp>
+void launchTiled(const BtcTiledArgs& args, dim3 grid, cudaStream_t stream) {
+  constexpr int kSmem = btcTiledSmemBytes(kLogR, kLogRp);
+  static bool attributeSet = false;  // callers serialize GPU work (addon mutex, single-threaded bench)
+  if (!attributeSet) {
+    CUDA_CHECK(cudaFuncSetAttribute(btcTiledKernel<kLogR, kLogRp>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem));
+    attributeSet = true;
+  }
+  btcTiledKernel<kLogR, kLogRp><<<grid, kTiledThreads, kSmem, stream>>>(args);
+  CUDA_CHECK_LAUNCH("btcTiledKernel");
+}
+
+template <int kLogR>
+void launchTiledRp(int logRp, const BtcTiledArgs& args, dim3 grid, cudaStream_t stream) {
+  switch (logRp) {
+    case 0: return launchTiled<kLogR, 0>(args, grid, stream);
+    case 1: return launchTiled<kLogR, 1>(args, grid, stream);
+    case 2: return launchTiled<kLogR, 2>(args, grid, stream);
+    case 3: return launchTiled<kLogR, 3>(args, grid, stream);
+    default: throw AbqError("btcTiledKernel: no variant for " + std::to_string(1 << logRp) + " weight plane rows");
+  }
+}
+
+}  // namespace
 
 void btcTiledAccumulate(const BtcProblem& pr, cudaStream_t stream) {
   if (!pr.wrows) throw AbqError("btcTiledAccumulate: weight rows missing (Linear builds them before the first large-M call)");
@@ -67,21 +96,19 @@ void btcTiledAccumulate(const BtcProblem& pr, cudaStream_t stream) {
   args.m = pr.m; args.n = pr.n; args.q = pr.q;
   args.wordsPad = pr.wordsPad;
   args.kSteps = pr.wordsPad / kStageWords;
-  args.logR = log2Pow2(rowsPerToken(pr.q));
-  args.logRp = log2Pow2(rowsPerToken(pr.p));
+  const int logR = log2Pow2(rowsPerToken(pr.q)), logRp = log2Pow2(rowsPerToken(pr.p));
   args.groups = ceilDiv(pr.k, pr.groupSize);
   args.groupChunks = pr.groupSize >= pr.k ? 1 << 30 : pr.groupSize / 256;
   args.actGroups = ceilDiv(pr.k, pr.epi.actGroup);
   args.epi = pr.epi;
-  const int smem = btcTiledSmemBytes(args.logR, args.logRp);
-  static bool attributeSet = false;  // the largest launch (R = Rp = 1) sets the limit once per process
-  if (!attributeSet) {
-    CUDA_CHECK(cudaFuncSetAttribute(btcTiledKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, btcTiledSmemBytes(0, 0)));
-    attributeSet = true;
+  const dim3 grid(ceilDiv(pr.m, kCtaRows >> logR), ceilDiv(pr.n, kCtaCols >> logRp));
+  switch (logR) {
+    case 0: return launchTiledRp<0>(logRp, args, grid, stream);
+    case 1: return launchTiledRp<1>(logRp, args, grid, stream);
+    case 2: return launchTiledRp<2>(logRp, args, grid, stream);
+    case 3: return launchTiledRp<3>(logRp, args, grid, stream);
+    default: throw AbqError("btcTiledKernel: no variant for " + std::to_string(1 << logR) + " activation plane rows");
   }
-  const dim3 grid(ceilDiv(pr.m, kCtaRows >> args.logR), ceilDiv(pr.n, kCtaCols >> args.logRp));
-  btcTiledKernel<<<grid, kTiledThreads, smem, stream>>>(args);
-  CUDA_CHECK_LAUNCH("btcTiledKernel");
 }
 
 }  // namespace abq

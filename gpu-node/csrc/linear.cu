@@ -211,4 +211,23 @@ void Linear::forward(const __half* x, int m, __half* y, cudaStream_t stream, For
   copy(debug->actSums, xSums_, static_cast<size_t>(m) * groups_);
 }
 
+void Linear::accumulateExternal(const uint32_t* xPlanes, int m, uint32_t* acc, cudaStream_t stream) const {
+  if (a16_) throw AbqError("Linear.accumulateExternal " + shapeText(m) + ": weight-only layers take fp16 activations (multiply)");
+  if (m < 1) throw AbqError("Linear.accumulateExternal: M must be >= 1, got " + std::to_string(m));
+  EpilogueArgs e{m, spec_.n, spec_.k, groupSize_, actGroup_, acc, nullptr, nullptr, nullptr, wScales_, wZeros_, wSums_, bias_, nullptr};
+  BtcProblem pr{m, spec_.n, spec_.k, spec_.wbits, spec_.abits, groupSize_, wTile_, wCanon_, xPlanes, wordsPad_, acc,
+                nullptr, e};
+  BtcPlan plan = btcPlan(pr, smCount_);
+  plan.skipEpilogue = true;
+  btcAccumulate(pr, plan, stream);
+}
+
+std::string Linear::externalPlanName(int m) const {
+  if (a16_) return planName(m);
+  BtcProblem pr{m, spec_.n, spec_.k, spec_.wbits, spec_.abits, groupSize_, wTile_, wCanon_};
+  BtcPlan plan = btcPlan(pr, smCount_);
+  return plan.generic ? plan.name : "btc-mma-r" + std::to_string(plan.rowsPerToken) + "-mt" + std::to_string(plan.mTiles) +
+                                        "-s" + std::to_string(plan.splits);
+}
+
 }  // namespace abq

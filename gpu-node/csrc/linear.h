@@ -63,6 +63,26 @@ class Linear {
 
   std::string shapeText(int m) const;
 
+  // ---- Engine API (additive; gpu-node/csrc/engine): activations prepared by the caller ----
+  bool weightOnly() const { return a16_; }
+  int wordsPad() const { return wordsPad_; }
+  int groupSizeEff() const { return groupSize_; }
+  int actGroupEff() const { return actGroup_; }
+  int groups() const { return groups_; }
+  int actGroups() const { return actGroups_; }
+  const float* weightScales() const { return wScales_; }
+  const uint8_t* weightZeros() const { return wZeros_; }
+  const uint32_t* weightSums() const { return wSums_; }
+  const float* bias() const { return bias_; }
+  /**
+   * A1..8 only: integer accumulators u32 [M][N][G] into `acc` (zero on entry; the caller's epilogue
+   * zeroes it again) from activation planes u32 [q][M][wordsPad()] in quantize()'s layout. Always the
+   * split-K kernels (the caller applies its own epilogue), so no workspace of this layer is used.
+   */
+  void accumulateExternal(const uint32_t* xPlanes, int m, uint32_t* acc, cudaStream_t stream) const;
+  /** Name of the kernel accumulateExternal runs for M tokens. */
+  std::string externalPlanName(int m) const;
+
  private:
   void ensureWorkspace(int m);
   void release();

@@ -9,6 +9,8 @@ declare module 'autocannon' {
     headers?: Record<string, string>;
     body?: string;
     requests?: { setupRequest?: (req: Record<string, unknown>) => Record<string, unknown> }[];
+    /** Called with each connection's Client as it is made (documented in autocannon's README). */
+    setupClient?: (client: unknown) => void;
   }
   interface Result {
     requests: { sent: number; average: number };

@@ -11,7 +11,8 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export interface Child {
   url: string;
   proc: ChildProcess;
-  stop(): Promise<void>;
+  /** SIGKILL by default; SIGTERM lets a process write its --cpu-prof profile on the way out. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 /** `nodeArgs`: extra flags for node itself (e.g. --cpu-prof, which NODE_OPTIONS does not accept). */
@@ -31,11 +32,11 @@ export async function startChild(script: string, args: string[], env: Record<str
   return {
     url,
     proc,
-    stop: () =>
+    stop: (signal = 'SIGKILL') =>
       new Promise<void>((resolve) => {
         if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
         proc.once('exit', () => resolve());
-        proc.kill('SIGKILL');
+        proc.kill(signal);
       }),
   };
 }

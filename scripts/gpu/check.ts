@@ -21,8 +21,18 @@ import { loadCudaBackend } from '../../gpu-node/src/load-cuda-backend.ts';
 const TOKENS = [1, 3, 17, 64, 100, 2048];
 /** Token counts at which the plan takes the shared-memory tiled kernel (kTiledMinTokens = 64). */
 const TILED_TOKENS = [64, 100, 2048];
-/** The tiled kernel is opt-in (ABQ_BTC_TILED=1, set by run-all.sh) until verified on a device. */
-const TILED_ON = process.env.ABQ_BTC_TILED === '1';
+/**
+ * Large-M kernel choice, as btcPlan makes it (btc-gemm.cu tiledMode): ABQ_BTC_TILED=1 takes the tiled
+ * kernel for every (p, q) (run-all.sh checks this way, so every width of it is verified), 0 never,
+ * unset the measured table.
+ */
+const TILED_MODE = process.env.ABQ_BTC_TILED === '1' ? 'always' : process.env.ABQ_BTC_TILED === '0' ? 'never' : 'table';
+/** Plane rows per token (or output) of the tiled kernel: the next power of two >= bits. */
+const planeRows = (bits: number): number => (bits <= 1 ? 1 : bits <= 2 ? 2 : bits <= 4 ? 4 : 8);
+/** btc-gemm.cu tiledByDefault: where the tiled kernel measured faster than split-K (NOTES.md v6). */
+function tiledByDefault(p: number, q: number): boolean {
+  return planeRows(p) <= 2 || planeRows(p) * planeRows(q) <= 8;
+}
 /** (p, q) widths checked at M = 2048 with several CTA tiles along N and K stages (the tiled kernel's edges). */
 const TILED_LARGE_WIDTHS: ReadonlyArray<[number, number]> = [[1, 1], [2, 2], [2, 4], [3, 3], [4, 4], [3, 8], [8, 8], [5, 7]];
 const RAGGED_K = [1, 31, 33, 300, 513, 1000, 2049, 4133, 8200];
@@ -135,7 +145,8 @@ async function checkBtc(c: Case): Promise<void> {
       return fail(c, `plan ${plain.plan} differs from the debug path's output at y[${Math.floor(yAt / c.n)}][${yAt % c.n}]: ` +
         `${decodeF16(plain.y.subarray(yAt, yAt + 1))[0]} != ${decodeF16(out.y.subarray(yAt, yAt + 1))[0]}`);
     }
-    const wantTiled = TILED_ON && c.m >= TILED_TOKENS[0] && !plain.plan.startsWith('generic');
+    const wantTiled = c.m >= TILED_TOKENS[0] && !plain.plan.startsWith('generic') &&
+      (TILED_MODE === 'always' || (TILED_MODE === 'table' && tiledByDefault(c.p, c.q)));
     if (wantTiled !== plain.plan.startsWith('btc-tiled')) fail(c, `unexpected plan ${plain.plan} for M=${c.m}`);
     if (firstMismatch(plain.y, again.y, plain.y.length) >= 0) fail(c, `two runs on the same input differ (plan ${plain.plan})`);
   } finally {
@@ -243,7 +254,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  console.log(`device: ${backend.device.name} (sm ${backend.device.computeCapability}, ${backend.device.smCount} SMs); seed ${seed}${quick ? '; quick' : ''}`);
+  console.log(`device: ${backend.device.name} (sm ${backend.device.computeCapability}, ${backend.device.smCount} SMs); seed ${seed}${quick ? '; quick' : ''}; tiled kernel: ${TILED_MODE}`);
   const t0 = performance.now();
   for (const c of [...btcCases(), ...tiledCases()]) {
     await checkBtc(c);

@@ -7,7 +7,7 @@ shifts, xor-shuffle sums, owner lanes), and compares the integer group accumulat
 It checks the layout and reduction logic without a GPU (not the PTX itself, not timing); run it after
 changing the tile constants or the swizzle. Needs numpy. Slow (pure Python): small shapes only.
 
-    python3 scripts/gpu/emulate-tiled.py [SEED] [CASE_INDEX]
+    python3 scripts/gpu/emulate-tiled.py [SEED] [CASE_INDEX | flush]   (flush: only the flush, every (R, Rp))
 """
 import numpy as np, sys
 rng = np.random.default_rng(int(sys.argv[1]) if len(sys.argv) > 1 else 1)
@@ -19,6 +19,73 @@ def pow2(v):
     while r < v: r *= 2
     return r
 def popc(x): return bin(int(x)).count('1')
+kYPad = 4
+def flush_warp(Sw, R, Rp, warpRow, warpCol):
+    """The kernel's flush for one warp: Sw[lane, mt, nt, 4] counts -> {(token_local, out_local): sum},
+    plus, per owned value f, the ysm word offsets the 32 lanes touch (for the bank-conflict report)."""
+    logR, logRp = R.bit_length() - 1, Rp.bit_length() - 1
+    C = 2 if Rp == 1 else 1; NV = 2 * MT * NT * C
+    kOuts = kCtaCols >> logRp; stride = kOuts + kYPad
+    v = np.zeros((32, NV), dtype=np.uint64)
+    for lane in range(32):
+        g, t = lane // 4, lane % 4; i = g & (R - 1); shift = i + ((2 * t) & (Rp - 1))
+        for h in range(2):
+            for mt in range(MT):
+                for ntt in range(NT):
+                    idx = ((h * MT + mt) * NT + ntt) * C
+                    s0, s1 = int(Sw[lane, mt, ntt, 2*h]), int(Sw[lane, mt, ntt, 2*h+1])
+                    if Rp == 1: v[lane, idx], v[lane, idx + 1] = (s0 << i) & M32, (s1 << i) & M32
+                    else: v[lane, idx] = ((s0 << shift) + (s1 << (shift + 1))) & M32
+    tStages = logRp - 1 if logRp > 1 else 0; stagesN = tStages + logR
+    masks = [1 << s if s < tStages else 4 << (s - tStages) for s in range(stagesN)]
+    for s, mask in enumerate(masks):
+        half = NV >> (s + 1)
+        send = np.zeros((32, half), dtype=np.uint64); keep = np.zeros((32, half), dtype=np.uint64)
+        for lane in range(32):
+            up = lane & mask
+            send[lane] = v[lane, :half] if up else v[lane, half:2*half]
+            keep[lane] = v[lane, half:2*half] if up else v[lane, :half]
+        nv = np.zeros((32, half), dtype=np.uint64)
+        for lane in range(32): nv[lane] = (keep[lane] + send[lane ^ mask]) & M32
+        v = nv
+    NF = NV >> stagesN
+    sums, addrs = {}, [[] for _ in range(NF)]
+    for lane in range(32):
+        g, t = lane // 4, lane % 4
+        off = sum(NV >> (s + 1) for s, mask in enumerate(masks) if lane & mask)
+        for f in range(NF):
+            idx = f + off
+            c = idx % C; ntt = (idx // C) % NT; mt = (idx // (C * NT)) % MT; h = idx // (C * NT * MT)
+            tl = (warpRow + mt*16 + 8*h + g) >> logR; nl = (warpCol + ntt*8 + 2*t + (c if Rp == 1 else 0)) >> logRp
+            assert (tl, nl) not in sums, ("two owners", tl, nl)
+            sums[(tl, nl)] = int(v[lane, f]); addrs[f].append(tl * stride + nl)
+    return sums, addrs
+
+M32 = (1 << 32) - 1
+def check_flush_all():
+    """Every (R, Rp): the flush of random counts against the direct sum over plane pairs, every
+    (token, output) of the warp owned exactly once; prints the worst ysm bank conflict per store."""
+    ok = True
+    for logR in range(4):
+        for logRp in range(4):
+            R, Rp = 1 << logR, 1 << logRp
+            Sw = rng.integers(0, 1 << 20, size=(32, MT, NT, 4))
+            warpRow, warpCol = 64, 128  # warp 6
+            sums, addrs = flush_warp(Sw, R, Rp, warpRow, warpCol)
+            want = {}
+            for lane in range(32):
+                g, t = lane // 4, lane % 4
+                for mt in range(MT):
+                    for ntt in range(NT):
+                        for e in range(4):
+                            row = warpRow + mt*16 + g + 8*(e // 2); col = warpCol + ntt*8 + 2*t + (e % 2)
+                            key = (row >> logR, col >> logRp)
+                            want[key] = (want.get(key, 0) + (int(Sw[lane, mt, ntt, e]) << ((row & (R-1)) + (col & (Rp-1))))) & M32
+            conflict = max(max(np.bincount(np.array(a) % 32).max() for a in addrs), 1)
+            good = sums == want
+            ok &= good
+            print(f"flush R={R} Rp={Rp}: {'OK' if good else 'MISMATCH'}; {len(addrs)} owned sums per lane, worst ysm conflict {conflict}-way")
+    return ok
 def run(m, n, k, p, q, group):
     words = (k + 31) // 32; kPairs = (words + 15) // 16; wordsPad = kPairs * 16
     xc = rng.integers(0, 1 << q, size=(m, k)); wc = rng.integers(0, 1 << p, size=(n, k))
@@ -59,40 +126,18 @@ def run(m, n, k, p, q, group):
         for by in range(gy):
             tokenBase, outBase = bx*tokensPerCta, by*outsPerCta
             S = np.zeros((8, 32, MT, NT, 4), dtype=np.int64)
-            group_cur = 0
+            group_cur = 0; totalChunks = 2 * (wordsPad // kStageWords)
+            nextBoundary = groupChunks if groups > 1 else totalChunks
             def flush(gi):
                 for warp in range(8):
                     warpRow = (warp // WN) * MT * 16; warpCol = (warp % WN) * NT * 8
-                    for mt in range(MT):
-                        for ntt in range(NT):
-                            for h in range(2):
-                                vals = {}
-                                for lane in range(32):
-                                    g, t = lane // 4, lane % 4; i = g & (R-1)
-                                    col = warpCol + ntt*8 + 2*t
-                                    s0, s1 = S[warp, lane, mt, ntt, 2*h], S[warp, lane, mt, ntt, 2*h+1]
-                                    if Rp == 1: vals[lane] = [s0 << i, s1 << i]
-                                    else:
-                                        j = col & (Rp-1); vals[lane] = [(s0 << (i+j)) + (s1 << (i+j+1)), 0]
-                                if Rp > 1:
-                                    off = 1
-                                    while off < Rp//2:
-                                        vals = {l: [vals[l][0] + vals[l ^ off][0], 0] for l in range(32)}; off <<= 1
-                                off = 4
-                                while off < 4*R:
-                                    vals = {l: [vals[l][0] + vals[l ^ off][0], vals[l][1] + vals[l ^ off][1]] for l in range(32)}; off <<= 1
-                                for lane in range(32):
-                                    g, t = lane // 4, lane % 4; i = g & (R-1)
-                                    row = warpRow + mt*16 + g + 8*h; col = warpCol + ntt*8 + 2*t
-                                    owner = i == 0 and (Rp <= 2 or (t & (Rp//2 - 1)) == 0)
-                                    tl = row >> logR; token = tokenBase + tl
-                                    if owner and token < m:
-                                        for c in range(2 if Rp == 1 else 1):
-                                            nl = (col + c) >> logRp; nn = outBase + nl
-                                            if nn < n:
-                                                result[token, nn, gi] += vals[lane][c] & 0xffffffff
-                                                written[token, nn, gi] += 1
-                                S[warp, :, mt, ntt, 2*h:2*h+2] = 0
+                    sums, _ = flush_warp(S[warp], R, Rp, warpRow, warpCol)
+                    for (tl, nl), val in sums.items():
+                        token, nn = tokenBase + tl, outBase + nl
+                        if token < m and nn < n:
+                            result[token, nn, gi] += val
+                            written[token, nn, gi] += 1
+                    S[warp] = 0
             for step in range(wordsPad // kStageWords):
                 smem = np.zeros(((kCtaRows + kCtaCols) * kRowUnits, 4), dtype=np.uint64)
                 for r in range(kCtaRows):
@@ -112,8 +157,6 @@ def run(m, n, k, p, q, group):
                     return outr
                 for half in range(2):
                     chunk = 2*step + half
-                    cg = min(chunk // groupChunks, groups - 1)
-                    if cg != group_cur: flush(group_cur); group_cur = cg
                     for warp in range(8):
                         warpRow = (warp // WN) * MT * 16; warpCol = (warp % WN) * NT * 8
                         af = []
@@ -144,7 +187,9 @@ def run(m, n, k, p, q, group):
                                     for lane in range(32):
                                         g, t = lane // 4, lane % 4
                                         S[warp, lane, mt, 2*npair+which] += [D[g, 2*t], D[g, 2*t+1], D[g+8, 2*t], D[g+8, 2*t+1]]
-            flush(group_cur)
+                    if chunk + 1 == nextBoundary:
+                        flush(group_cur); group_cur += 1
+                        nextBoundary = nextBoundary + groupChunks if group_cur + 1 < groups else totalChunks
     ref = np.zeros((m, n, groups), dtype=np.int64)
     for gi in range(groups):
         k0, k1 = gi*groupSize, min(k, (gi+1)*groupSize)
@@ -155,6 +200,9 @@ def run(m, n, k, p, q, group):
         bad = np.argwhere(ref != result)[:3]; print(bad, [ (ref[tuple(x)], result[tuple(x)]) for x in bad], (written != 1).sum())
     return ok
 cases = [(150, 300, 1100, 2, 2, 512), (70, 90, 300, 1, 2, 300), (20, 40, 600, 2, 2, 600), (9, 70, 300, 3, 3, 300), (5, 33, 520, 1, 1, 256), (3, 20, 70, 8, 8, 70), (7, 17, 1030, 4, 5, 512), (33, 9, 100, 1, 8, 100), (2, 130, 64, 8, 1, 64), (17, 65, 600, 2, 4, 600)]
+if len(sys.argv) > 2 and sys.argv[2] == 'flush':
+    sys.exit(0 if check_flush_all() else 1)
 sel = cases[int(sys.argv[2])] if len(sys.argv) > 2 else None
-results = [run(*c) for c in ([sel] if sel is not None else cases)]
+results = [check_flush_all()] if sel is None else []
+results += [run(*c) for c in ([sel] if sel is not None else cases)]
 sys.exit(0 if all(results) else 1)

@@ -3,7 +3,11 @@
 # fresh random inputs, run compute-sanitizer (memcheck, racecheck) on a representative set, benchmark
 # against cuBLAS, and print the target summary last. Full logs go to $OUT (default .bench/gpu).
 #
-#   bash scripts/gpu/run-all.sh [all|check|bench|quick-bench]
+#   bash scripts/gpu/run-all.sh [all|check|bench|quick-bench|engine|engine-quick]
+#
+# engine: the inference engine's checks against .device/engine-expect.json (engine-expect.ts, run on
+# the CPU beforehand) and its synthetic LLaMA-2-7B benchmark (abq-engine-bench); ABQ_PREBUILT=dir
+# takes abq_gpu.node and abq-engine-bench from dir instead of building.
 #
 # On the GPU machine (no Node, no registry): carry .device/node.xz (DEVICE.md), the bundles that
 # `npm run gpu:bundle` writes to .device/, and gpu-node/build/{abq_gpu.node,abq-gpu-bench} built here.
@@ -11,8 +15,10 @@ set -uo pipefail
 MODE=${1:-all}
 OUT=${OUT:-$PWD/.bench/gpu}
 mkdir -p "$OUT"
-# The tiled large-M BTC kernel is opt-in until verified on a device (gpu-node/NOTES.md v5): checked and timed here.
-export ABQ_BTC_TILED=${ABQ_BTC_TILED:-1}
+# Large-M kernel choice (btc-gemm.cu tiledMode): the full check and the sanitizers force the tiled kernel for
+# every (p, q) (ABQ_BTC_TILED=1) so all its widths are verified; the repeat and the benchmark use the default
+# table (what users get). Set ABQ_BTC_TILED yourself to override both.
+TILED_CHECK=${ABQ_BTC_TILED:-1}
 export ABQ_GPU_ADDON=${ABQ_GPU_ADDON:-$PWD/gpu-node/build/abq_gpu.node}
 BENCH_BIN=$PWD/gpu-node/build/abq-gpu-bench
 status=0
@@ -20,22 +26,44 @@ status=0
 if ! command -v node >/dev/null 2>&1; then
   xz -dc .device/node.xz > /tmp/node && chmod +x /tmp/node && export PATH=/tmp:$PATH
 fi
-if [ -x node_modules/.bin/esbuild ]; then npm run -s gpu:bundle || exit 1; fi
-# Always (incremental): a warm GPU machine keeps gpu-node/build between calls, which may be stale.
-node gpu-node/scripts/build.mjs --require > "$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
+if [ -x node_modules/.bin/esbuild ]; then npm run -s gpu:bundle || exit 1; npm run -s gpu:engine-bundle || exit 1; fi
+if [ -n "${ABQ_PREBUILT:-}" ]; then
+  export ABQ_GPU_ADDON=$PWD/$ABQ_PREBUILT/abq_gpu.node
+  ENGINE_BENCH=$PWD/$ABQ_PREBUILT/abq-engine-bench
+else
+  # Always (incremental): a warm GPU machine keeps gpu-node/build between calls, which may be stale.
+  node gpu-node/scripts/build.mjs --require > "$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
+  ENGINE_BENCH=$PWD/gpu-node/build/abq-engine-bench
+fi
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv > "$OUT/device.txt" 2>&1
 cat "$OUT/device.txt"
 
+if [ "$MODE" = engine ] || [ "$MODE" = engine-quick ]; then
+  echo "== engine checks (stories260K configs vs reference / WASM tokens and perplexity)"
+  node .device/engine-check.mjs .device/engine-expect.json > "$OUT/engine-check.log" 2>&1 || status=1
+  grep -E "^(FAIL|engine-check|stress|stories)" "$OUT/engine-check.log" | cut -c1-400 | head -40
+  echo "== engine benchmark (synthetic LLaMA-2-7B shape)"
+  if [ -z "${ABQ_CUBLAS:-}" ]; then
+    for d in $(python3 -c "import site; print(' '.join(site.getsitepackages()))" 2>/dev/null); do
+      f=$(find "$d/nvidia" -name 'libcublas.so*' 2>/dev/null | grep -v Lt | head -1); [ -n "$f" ] && { export ABQ_CUBLAS=$f; break; }
+    done
+  fi
+  q=""; [ "$MODE" = engine-quick ] && q="--quick"
+  "$ENGINE_BENCH" $q --out "$OUT/engine-bench.jsonl" 2> "$OUT/engine-bench.err" > /dev/null || status=1
+  cat "$OUT/engine-bench.err"
+  exit $status
+fi
+
 if [ "$MODE" = all ] || [ "$MODE" = check ]; then
   echo "== correctness (TypeScript reference, fresh random inputs)"
-  node .device/gpu-check.mjs 2>&1 | tee "$OUT/check.log" | grep -E "^(device|FAIL|check)" | head -40
+  ABQ_BTC_TILED=$TILED_CHECK node .device/gpu-check.mjs 2>&1 | tee "$OUT/check.log" | grep -E "^(device|FAIL|check)" | head -40
   [ "${PIPESTATUS[0]}" = 0 ] || status=1
-  echo "== repeat with a new seed"
-  node .device/gpu-check.mjs --quick 2>&1 | tee -a "$OUT/check.log" | grep -E "^(FAIL|check)" | head -20
+  echo "== repeat with a new seed (default kernel table)"
+  node .device/gpu-check.mjs --quick 2>&1 | tee -a "$OUT/check.log" | grep -E "^(device|FAIL|check)" | head -20
   [ "${PIPESTATUS[0]}" = 0 ] || status=1
   for tool in memcheck racecheck; do
     echo "== compute-sanitizer $tool (quick set)"
-    compute-sanitizer --tool "$tool" --error-exitcode 7 node .device/gpu-check.mjs --quick > "$OUT/$tool.log" 2>&1
+    ABQ_BTC_TILED=$TILED_CHECK compute-sanitizer --tool "$tool" --error-exitcode 7 node .device/gpu-check.mjs --quick > "$OUT/$tool.log" 2>&1
     rc=$?
     grep -E "ERROR SUMMARY|RACECHECK SUMMARY|^check:|FAIL" "$OUT/$tool.log" | head -5
     [ "$rc" = 0 ] || { echo "$tool exit code $rc"; status=1; }

@@ -37,38 +37,48 @@ export class Sampler {
     this.rng = new Rng(p.seed);
   }
 
-  /** Picks the next token from one row of logits ([vocab]). */
+  /** Picks the next token from one row of logits ([vocab]). Greedy draws nothing from the RNG. */
   sample(logits: ArrayLike<number>): number {
-    const { temperature, topK, topP } = this.params;
-    if (temperature === 0) return argmax(logits);
-    const vocab = logits.length;
-    // Candidates sorted by logit (descending, ties by id for determinism), cut to top-k.
-    let ids = Array.from({ length: vocab }, (_, i) => i);
-    ids.sort((a, b) => logits[b] - logits[a] || a - b);
-    if (topK > 0 && topK < vocab) ids = ids.slice(0, topK);
-    const max = logits[ids[0]];
-    const probs = new Float64Array(ids.length);
-    let sum = 0;
-    for (let i = 0; i < ids.length; i++) {
-      probs[i] = Math.exp((logits[ids[i]] - max) / temperature);
-      sum += probs[i];
-    }
-    let keep = ids.length;
-    if (topP < 1) {
-      // Smallest prefix whose mass reaches topP; the most likely token is always kept.
-      let cum = 0;
-      for (let i = 0; i < ids.length; i++) {
-        cum += probs[i] / sum;
-        if (cum >= topP) { keep = i + 1; break; }
-      }
-    }
-    let kept = 0;
-    for (let i = 0; i < keep; i++) kept += probs[i];
-    let r = this.rng.next() * kept;
-    for (let i = 0; i < keep; i++) {
-      r -= probs[i];
-      if (r < 0) return ids[i];
-    }
-    return ids[keep - 1];
+    if (this.params.temperature === 0) return argmax(logits);
+    return sampleWithUniform(logits, this.params, this.rng.next());
   }
+}
+
+/**
+ * The sampling algorithm with its one random draw `u` in [0, 1) given: Sampler uses it with its own
+ * RNG; batch engines (gpu-node/engine) get `u` from the scheduler, which draws it from the request's
+ * RNG, so the same seed gives the same tokens wherever the logits are computed. Greedy ignores `u`.
+ */
+export function sampleWithUniform(logits: ArrayLike<number>, params: Pick<SamplingParams, 'temperature' | 'topK' | 'topP'>, u: number): number {
+  const { temperature, topK, topP } = params;
+  if (temperature === 0) return argmax(logits);
+  const vocab = logits.length;
+  // Candidates sorted by logit (descending, ties by id for determinism), cut to top-k.
+  let ids = Array.from({ length: vocab }, (_, i) => i);
+  ids.sort((a, b) => logits[b] - logits[a] || a - b);
+  if (topK > 0 && topK < vocab) ids = ids.slice(0, topK);
+  const max = logits[ids[0]];
+  const probs = new Float64Array(ids.length);
+  let sum = 0;
+  for (let i = 0; i < ids.length; i++) {
+    probs[i] = Math.exp((logits[ids[i]] - max) / temperature);
+    sum += probs[i];
+  }
+  let keep = ids.length;
+  if (topP < 1) {
+    // Smallest prefix whose mass reaches topP; the most likely token is always kept.
+    let cum = 0;
+    for (let i = 0; i < ids.length; i++) {
+      cum += probs[i] / sum;
+      if (cum >= topP) { keep = i + 1; break; }
+    }
+  }
+  let kept = 0;
+  for (let i = 0; i < keep; i++) kept += probs[i];
+  let r = u * kept;
+  for (let i = 0; i < keep; i++) {
+    r -= probs[i];
+    if (r < 0) return ids[i];
+  }
+  return ids[keep - 1];
 }

@@ -15,6 +15,7 @@ import { argmax } from '../../shared/model/sampling.ts';
 import { buildLlamaWeights } from '../../shared/model/weights.ts';
 import { createWasmEngine, type WasmEngine } from '../../wasm/src/index.ts';
 import { createWasmEngineFromDir, loadKernelModule } from '../../wasm/src/node.ts';
+import { INT_PATHS, pathSupports } from '../../wasm/src/path-choice.ts';
 import type { PackedModelSource } from '../../wasm/src/model-source.ts';
 import { rtnModel } from '../../wasm/src/rtn-model-source.ts';
 import { describeWithShared } from '../helpers/shared-data.ts';
@@ -78,7 +79,7 @@ describeWithShared('WASM engine on stories260K', () => {
     const { config, float } = storiesFloats();
     for (const cfg of [CONFIGS[1], CONFIGS[3]]) {
       const { source } = rtnModel(config, float, cfg);
-      for (const pathOverride of ['planes', 'codes', 'lut'] as const) {
+      for (const pathOverride of INT_PATHS.filter((path) => pathSupports(path, cfg.wbits))) {
         const simd = await engineGreedy(await createWasmEngine({ model: source, kernels, maxSeq: 256, pathOverride }), 64);
         const scalar = await engineGreedy(await createWasmEngine({ model: source, kernels, flavor: 'scalar', maxSeq: 256, pathOverride }), 64);
         expect(scalar).toEqual(simd);

@@ -9,12 +9,15 @@ import { quantizeActivationsRef } from '../../shared/numerics/act-quant.ts';
 import { bitGemmAccRef, bitGemmEpilogueRef, codeGemmAccRef, weightCodeSums } from '../../shared/numerics/bitgemm-ref.ts';
 import type { PackedWeights } from '../../shared/numerics/packed-linear-ref.ts';
 import { Rng } from '../../shared/util/rng.ts';
+import { INT_PATHS, pathSupports } from '../../wasm/src/path-choice.ts';
 import { QuantLinear } from '../../wasm/src/quant-linear.ts';
 import { allocWorkspace, codeStrideFor } from '../../wasm/src/workspace.ts';
 import { FLAVORS, kernelEnv, type KernelEnv } from './kernel-env.ts';
 
 const BITS = [1, 2, 3, 4, 5, 6, 7, 8];
-const PATHS = ['planes', 'codes', 'lut'] as const;
+const PATHS = INT_PATHS;
+/** The integer paths that run p-bit weights (lutpairs: even p only). */
+const pathsFor = (p: number) => PATHS.filter((path) => pathSupports(path, p));
 /** Ragged shapes: K not a multiple of 32 or 128, N not a multiple of 4, M > 1. */
 const SHAPES = [
   { m: 1, n: 5, k: 45, group: 0, actGroup: 0 },
@@ -52,7 +55,7 @@ describe('QuantLinear integer paths vs shared/numerics reference', () => {
   });
 
   for (const p of BITS) {
-    it(`W${p}A1..A8: accumulators bit-exact on every integer path (planes, codes, lut), both builds`, () => {
+    it(`W${p}A1..A8: accumulators bit-exact on every integer path (${pathsFor(p).join(', ')}), both builds`, () => {
       const rng = new Rng(1000 + p);
       for (const q of BITS) {
         for (const s of SHAPES) {
@@ -71,7 +74,7 @@ describe('QuantLinear integer paths vs shared/numerics reference', () => {
           const yRef = bitGemmEpilogueRef(accRef, qa, { scales: w.scales, zeros: w.zeros, sums: weightCodeSums(wCodes, s.n, s.k, gs) }, s.m, s.n, s.k, gs);
           const outs: Float32Array[] = [];
           for (const flavor of FLAVORS) {
-            for (const path of PATHS) {
+            for (const path of pathsFor(p)) {
               const { kernels, arena } = envs[flavor];
               const mark = arena.used;
               const lin = new QuantLinear(kernels, arena, { weights: w, actBits: q, actGroupSize: s.actGroup, path });
@@ -110,7 +113,8 @@ describe('QuantLinear integer paths vs shared/numerics reference', () => {
             }
           }
           // The scalar twins give the same floats as the SIMD kernels (same operations in the same order).
-          for (let i = 0; i < PATHS.length; i++) expect(outs[PATHS.length + i]).toEqual(outs[i]);
+          const np = pathsFor(p).length;
+          for (let i = 0; i < np; i++) expect(outs[np + i]).toEqual(outs[i]);
         }
       }
     });
@@ -126,7 +130,7 @@ describe('QuantLinear integer paths vs shared/numerics reference', () => {
       for (const q of BITS) {
         const want = (k * ((1 << p) - 1) * ((1 << q) - 1)) >>> 0;
         for (const flavor of FLAVORS) {
-          for (const path of PATHS) {
+          for (const path of pathsFor(p)) {
             const { kernels, arena } = envs[flavor];
             const mark = arena.used;
             const lin = new QuantLinear(kernels, arena, { weights: w, actBits: q, actGroupSize: 0, path });
@@ -138,5 +142,11 @@ describe('QuantLinear integer paths vs shared/numerics reference', () => {
         }
       }
     }
+  });
+
+  it('the plane-pair lookup path refuses odd weight bit widths with a message that names the fix', () => {
+    const { kernels, arena } = envs.simd;
+    const { w } = randomWeights(new Rng(7), 8, 64, 3, 0);
+    expect(() => new QuantLinear(kernels, arena, { weights: w, actBits: 8, actGroupSize: 0, path: 'lutpairs' })).toThrow(/even weight bit width, got 3 bits: use the lut/);
   });
 });

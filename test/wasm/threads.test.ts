@@ -12,6 +12,7 @@ import { Arena } from '../../wasm/src/arena.ts';
 import { createWasmEngine } from '../../wasm/src/engine.ts';
 import { instantiateKernels } from '../../wasm/src/kernels.ts';
 import { loadKernelModule, threadedEngineOptions, WASM_BUILD_DIR } from '../../wasm/src/node.ts';
+import { INT_PATHS, pathSupports } from '../../wasm/src/path-choice.ts';
 import { PARALLEL_MIN_WEIGHTS, QuantLinear } from '../../wasm/src/quant-linear.ts';
 import { rtnModel } from '../../wasm/src/rtn-model-source.ts';
 import { ThreadPool } from '../../wasm/src/thread-pool.ts';
@@ -42,7 +43,7 @@ describe('thread pool over a shared memory', () => {
         scales: new Float32Array(n * 5).fill(0.01), zeros: new Uint8Array(n * 5).fill(1) };
       const x = rng.fillNormal(new Float32Array(m * k));
       const want = codeGemmAccRef(quantizeActivationsRef(x, m, k, q, k, 96).codes, codes, m, n, k, 96);
-      for (const path of ['planes', 'codes', 'lut'] as const) {
+      for (const path of INT_PATHS.filter((path) => pathSupports(path, p))) {
         const results: Float32Array[] = [];
         for (const parallel of [undefined, pool]) {
           const mark = arena.used;

@@ -6,6 +6,7 @@ export { quantizeActs, packActPlanes } from './scalar/act-quant';
 export { bitGemm } from './scalar/bitgemm';
 export { codeGemm } from './scalar/codegemm';
 export { lutTables, lutGemm, repackToLut } from './scalar/lutgemm';
+export { lutPairsGemm, repackToLutPairs } from './scalar/lutpairs';
 export { a16Gemm } from './scalar/a16';
 export { repackToTiles, repackToContainersScalar as repackToContainers, weightSums } from './repack';
 export { epilogue } from './scalar/epilogue';

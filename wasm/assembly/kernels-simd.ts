@@ -7,6 +7,7 @@ import { bitGemmDispatch } from './simd/bitgemm-generated';
 export { quantizeActs, packActPlanes } from './simd/act-quant';
 export { codeGemm } from './simd/codegemm';
 export { lutTables, lutGemm, repackToLut } from './simd/lutgemm';
+export { lutPairsGemm, repackToLutPairs } from './simd/lutpairs';
 export { a16Gemm } from './simd/a16';
 export { weightSums } from './repack';
 export { repackToContainers, repackToTiles } from './simd/repack';

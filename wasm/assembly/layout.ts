@@ -51,7 +51,18 @@
  *      lanes without overflow). One i8x16.swizzle of a table by 16 index bytes gives 16 rows' partial
  *      sums; planes combine by Horner (2s + a) in u16 lanes, nibbles as lo + 16 * hi in u32 lanes.
  *
- * Accumulators (1, 2, 4): u32 [M][G][nPad] (nPad = 4 * nTiles), the transposed of the reference's
+ * 5. Table-lookup path over plane pairs ("lutpairs", for GEMV with even weight bits): the same
+ *    tables as 4; weights as 4-bit indices of 8 rows x 2 planes per v128
+ *
+ *    wPairs: u8 [nBlocks = ceil(N/8)][p/2][cpPad][16]
+ *      block t, pair j, column pair cp, byte lane 2L + s (L = 0..7: row 8t + L; s = 0, 1: plane 2j + s):
+ *        byte cp of that row's plane (low nibble: columns 8cp..8cp+3, high nibble: 8cp+4..8cp+7),
+ *      so one lookup gives both planes of a row in adjacent bytes, and one pairwise widening
+ *      (even + odd) plus the odd byte again gives plane 2j + 2 x plane 2j+1 in that row's u16 lane.
+ *      A pair's column pairs are contiguous, so a block streams linearly, pair after pair.
+ *      Rows past N and columns past K are zero.
+ *
+ * Accumulators (1, 2, 4, 5): u32 [M][G][nPad] (nPad = 4 * nTiles), the transposed of the reference's
  * [M][N][G], so one v128 store writes a tile's 4 rows. Epilogue parameters are [G][nPad] for the
  * same reason (SIMD across rows).
  */
@@ -73,3 +84,5 @@ export const WORD_BITS: i32 = 32;
 export const LUT_ROWS: i32 = 16;
 /** Column pairs (8 columns) per table-lookup step: four 4-column chunks, four u8 lookups per lane. */
 export const LUT_STEP_CPS: i32 = 2;
+/** Output rows per plane-pair lookup block (two byte lanes per row). */
+export const LUT_PAIR_ROWS: i32 = 8;

@@ -10,7 +10,8 @@ import { DenseLinearWasm } from '../src/dense-linear.ts';
 import type { Kernels } from '../src/kernels.ts';
 import { QuantLinear, type LinearPath } from '../src/quant-linear.ts';
 import { allocWorkspace } from '../src/workspace.ts';
-import type { ParallelRunner } from '../src/parallel.ts';
+import { splitRange, type ParallelRunner } from '../src/parallel.ts';
+import type { IntPath } from '../src/path-choice.ts';
 import { timeMs } from './timing.ts';
 
 export interface LinearCase { n: number; k: number; m: number; p: number; q: number; groupSize: number; path: LinearPath | 'f32'; parallel?: ParallelRunner }
@@ -51,7 +52,7 @@ export function timeLinear(kernels: Kernels, arena: Arena, c: LinearCase, rng: R
 }
 
 /** Time to repack canonical planes into a path's layout, in GB/s of plane bytes. */
-export function repackGBps(kernels: Kernels, arena: Arena, n: number, k: number, p: number, path: 'planes' | 'codes' | 'lut', rng: Rng): number {
+export function repackGBps(kernels: Kernels, arena: Arena, n: number, k: number, p: number, path: IntPath, rng: Rng): number {
   const weights = randomPackedWeights(rng, n, k, p, 0);
   const ms = timeMs(() => {
     const mark = arena.used;
@@ -67,6 +68,24 @@ export function streamBandwidthGBps(kernels: Kernels, arena: Arena, bytes = 256 
   const p = arena.alloc(bytes);
   arena.u8(p, bytes).fill(1);
   const ms = timeMs(() => { kernels.exports.streamRead(p, bytes); });
+  arena.release(mark);
+  return bytes / (ms * 1e6);
+}
+
+/** Stream reads move whole 64-byte lines per loop step. */
+const STREAM_CHUNK = 64;
+
+/**
+ * Read bandwidth of `pool.threads` threads reading disjoint parts of one buffer at once (GB/s), the
+ * yardstick of the multithreaded GEMV rows. `kernels` must be the shared-memory build the pool runs.
+ */
+export function streamBandwidthThreadsGBps(kernels: Kernels, arena: Arena, pool: ParallelRunner, bytes = 256 << 20): number {
+  const mark = arena.used;
+  const p = arena.alloc(bytes);
+  arena.u8(p, bytes).fill(1);
+  const chunks = bytes / STREAM_CHUNK;
+  const tasks = splitRange(chunks, pool.threads).map(([a, b]) => ({ kernel: 'streamRead' as const, args: [p + a * STREAM_CHUNK, (b - a) * STREAM_CHUNK] }));
+  const ms = timeMs(() => pool.run(tasks));
   arena.release(mark);
   return bytes / (ms * 1e6);
 }

@@ -21,6 +21,10 @@ export interface KernelExports {
   lutGemm(p: number, q: number, tables: number, tableStride: number, wLut: number, acc: number, m: number,
     nBlocks: number, cpPad: number, groupCps: number, groups: number, nPad: number, rows: number): number;
   repackToLut(planes: number, p: number, n: number, wd: number, cpPad: number, out: number): void;
+  /** Table-lookup path over plane pairs (layout.ts section 5; even p): same tables, 8-row blocks. */
+  lutPairsGemm(p: number, q: number, tables: number, tableStride: number, wPairs: number, acc: number, m: number,
+    nBlocks: number, cpPad: number, groupCps: number, groups: number, nPad: number, rows: number): number;
+  repackToLutPairs(planes: number, p: number, n: number, wd: number, cpPad: number, out: number): void;
   a16Gemm(c: number, x: number, xStride: number, wCodes: number, wScales: number, wZeros: number, bias: number,
     out: number, m: number, n: number, vecsPerRow: number, groupVecs: number, groups: number, nPad: number): number;
   epilogue(acc: number, m: number, n: number, nPad: number, k: number, groupSize: number, groups: number,

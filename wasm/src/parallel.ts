@@ -3,7 +3,8 @@
  * thread-pool.ts implements it with Node worker_threads; without one, everything runs on the
  * calling thread. Only kernels whose output rows are independent are split.
  */
-export const PARALLEL_KERNELS = ['bitGemm', 'codeGemm', 'lutGemm'] as const;
+/** The kernels a runner can split; streamRead only for the benchmark's multi-thread bandwidth. */
+export const PARALLEL_KERNELS = ['bitGemm', 'codeGemm', 'lutGemm', 'lutPairsGemm', 'streamRead'] as const;
 export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];
 
 export interface ParallelTask {

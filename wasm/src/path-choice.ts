@@ -1,14 +1,19 @@
 /**
- * Which integer path (AND+popcount over planes, u8 codes in containers, or table lookups over 4-bit
- * weight indices) each layer uses, from measurements: `npm run bench:wasm` times the paths per
+ * Which integer path (AND+popcount over planes, u8 codes in containers, table lookups over 4-bit
+ * weight indices of one plane, or of plane pairs) each layer uses, from measurements: `npm run bench:wasm` times the paths per
  * (p, q, shape, M) and writes
  * path-table.json; a layer takes the entry of its (p, q, M bucket) with the nearest weight size.
  * The table is data measured on one machine; pass `pathOverride` to the engine to force a path.
  */
 import table from './path-table.json' with { type: 'json' };
 
-export type IntPath = 'planes' | 'codes' | 'lut';
-export const INT_PATHS: readonly IntPath[] = ['planes', 'codes', 'lut'];
+export type IntPath = 'planes' | 'codes' | 'lut' | 'lutpairs';
+export const INT_PATHS: readonly IntPath[] = ['planes', 'codes', 'lut', 'lutpairs'];
+
+/** Whether a path runs p-bit weights: table lookups over plane pairs need an even p. */
+export function pathSupports(path: IntPath, p: number): boolean {
+  return path !== 'lutpairs' || p % 2 === 0;
+}
 
 export interface PathTableEntry {
   p: number;

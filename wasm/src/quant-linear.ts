@@ -4,6 +4,7 @@
  *   planes: quantize activations -> pack planes -> AND+popcount GEMM -> group epilogue
  *   codes:  quantize activations -> u8 code GEMM over 2/4/8-bit containers -> group epilogue
  *   lut:    quantize activations -> per-token nibble tables -> table-lookup GEMV over 4-bit weight indices -> group epilogue
+ *   lutpairs: as lut, the indices of two planes side by side (8 rows per v128; even p only)
  *   a16:    f32 activations times on-the-fly dequantized containers (weight-only)
  * Layouts: wasm/assembly/layout.ts.
  */
@@ -16,9 +17,10 @@ import { splitRange, type ParallelRunner, type ParallelTask } from './parallel.t
 export const A16_BITS = 16;
 /** Layers with fewer weights than this run on one thread (a thread hand-off costs microseconds). */
 export const PARALLEL_MIN_WEIGHTS = 1 << 17;
-export type LinearPath = 'planes' | 'codes' | 'lut' | 'a16';
-/** Output rows per table-lookup block (layout.ts LUT_ROWS). */
+export type LinearPath = 'planes' | 'codes' | 'lut' | 'lutpairs' | 'a16';
+/** Output rows per table-lookup block (layout.ts LUT_ROWS), and per plane-pair block (LUT_PAIR_ROWS). */
 const LUT_ROWS = 16;
+const LUT_PAIR_ROWS = 8;
 const CONTAINERS = [2, 4, 8] as const;
 
 export interface QuantLinearSpec {
@@ -28,7 +30,7 @@ export interface QuantLinearSpec {
   /** Activation group size; 0 or >= K means per token. */
   actGroupSize: number;
   /** Integer path; ignored (a16) when actBits is 16. */
-  path: 'planes' | 'codes' | 'lut';
+  path: 'planes' | 'codes' | 'lut' | 'lutpairs';
   /** Worker threads sharing the memory (Node); the integer GEMM's rows are split over them. */
   parallel?: ParallelRunner;
 }
@@ -70,6 +72,9 @@ export class QuantLinear {
     this.inFeatures = k;
     this.outFeatures = n;
     this.path = spec.actBits === A16_BITS ? 'a16' : spec.path;
+    if (this.path === 'lutpairs' && p % 2 !== 0) {
+      throw new RangeError(`the lutpairs path needs an even weight bit width, got ${p} bits: use the lut, codes or planes path`);
+    }
     this.actGroup = spec.actGroupSize <= 0 || spec.actGroupSize >= k ? k : spec.actGroupSize;
     if (this.path !== 'a16' && this.actGroup !== k && this.actGroup % gs !== 0) {
       throw new RangeError(`activation group ${spec.actGroupSize} must be K=${k} or a multiple of the weight group ${gs}`);
@@ -110,6 +115,8 @@ export class QuantLinear {
       x.repackToTiles(planes, p, n, this.wd, this.wBuf);
     } else if (this.path === 'lut') {
       x.repackToLut(planes, p, n, this.wd, this.cpPad, this.wBuf);
+    } else if (this.path === 'lutpairs') {
+      x.repackToLutPairs(planes, p, n, this.wd, this.cpPad, this.wBuf);
     } else {
       const scratch = arena.alloc(this.wd * 32 + 64);
       x.repackToContainers(planes, p, n, k, this.wd, this.container, this.vecsPerRow, this.wBuf, scratch);
@@ -126,6 +133,7 @@ export class QuantLinear {
     const p = this.spec.weights.bits;
     if (this.path === 'planes') return (this.nPad / 4) * this.wd * p * 16;
     if (this.path === 'lut') return Math.ceil(this.outFeatures / LUT_ROWS) * this.cpPad * p * 16;
+    if (this.path === 'lutpairs') return Math.ceil(this.outFeatures / LUT_PAIR_ROWS) * this.cpPad * p * 8;
     return this.outFeatures * this.vecsPerRow * 16;
   }
 
@@ -167,7 +175,7 @@ export class QuantLinear {
         args: [p, q, ws.planes, this.wBuf + t0 * tileBytes, ws.acc + t0 * 16, m, t1 - t0, this.wd, this.groupWords, this.groups, this.nPad] });
       if (par) par.run(splitRange(this.nPad / 4, par.threads).map(([a, b]) => task(a, b)));
       else x.bitGemm(...(task(0, this.nPad / 4).args as Parameters<typeof x.bitGemm>));
-    } else if (this.path === 'lut') {
+    } else if (this.path === 'lut' || this.path === 'lutpairs') {
       this.lutForward(m, stride, q, par, ws);
     } else {
       const rowBytes = this.vecsPerRow * 16;
@@ -180,22 +188,28 @@ export class QuantLinear {
       this.wScales, this.wZeros, this.wSums, this.bias, outPtr);
   }
 
-  /** Table-lookup GEMM: tables for up to LUT_BATCH tokens at a time, then 16-row blocks (split over threads). */
+  /**
+   * Table-lookup GEMM: tables for up to LUT_BATCH tokens at a time, then 16-row blocks (lut) or
+   * 8-row blocks (lutpairs), split over threads.
+   */
   private lutForward(m: number, codeStride: number, q: number, par: ParallelRunner | undefined, ws: Workspace): void {
     const x = this.kernels.exports;
     const p = this.spec.weights.bits;
     const tableStride = lutTableStrideFor(this.inFeatures);
-    const nBlocks = Math.ceil(this.outFeatures / LUT_ROWS);
-    const blockBytes = this.cpPad * p * 16;
+    const pairs = this.path === 'lutpairs';
+    const blockRows = pairs ? LUT_PAIR_ROWS : LUT_ROWS;
+    const kernel = pairs ? 'lutPairsGemm' : 'lutGemm';
+    const nBlocks = Math.ceil(this.outFeatures / blockRows);
+    const blockBytes = this.cpPad * p * blockRows;
     for (let r0 = 0; r0 < m; r0 += LUT_BATCH) {
       const mb = Math.min(LUT_BATCH, m - r0);
       x.lutTables(ws.codes + r0 * codeStride, codeStride, mb, 2 * this.cpPad, ws.luts, tableStride);
       const acc = ws.acc + r0 * this.groups * this.nPad * 4;
-      const task = (b0: number, b1: number): ParallelTask => ({ kernel: 'lutGemm',
-        args: [p, q, ws.luts, tableStride, this.wBuf + b0 * blockBytes, acc + b0 * LUT_ROWS * 4, mb, b1 - b0, this.cpPad,
-          this.groupCps, this.groups, this.nPad, this.nPad - b0 * LUT_ROWS] });
+      const task = (b0: number, b1: number): ParallelTask => ({ kernel,
+        args: [p, q, ws.luts, tableStride, this.wBuf + b0 * blockBytes, acc + b0 * blockRows * 4, mb, b1 - b0, this.cpPad,
+          this.groupCps, this.groups, this.nPad, this.nPad - b0 * blockRows] });
       if (par) par.run(splitRange(nBlocks, par.threads).map(([a, b]) => task(a, b)));
-      else x.lutGemm(...(task(0, nBlocks).args as Parameters<typeof x.lutGemm>));
+      else x[kernel](...(task(0, nBlocks).args as Parameters<typeof x.lutGemm>));
     }
   }
 }

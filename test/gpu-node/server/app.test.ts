@@ -1,4 +1,4 @@
-/** The node server's protocol on app.request, over the f32 reference backend (stories260K). */
+/** The node server's protocol on app.request, over the f32 reference backend (stories260K) behind the scheduler. */
 import { beforeAll, expect, it } from 'vitest';
 import { describeWithShared, STORIES260K_DIR } from '../../helpers/shared-data.ts';
 import { createNodeApp, type NodeApp } from '../../../gpu-node/server/app.ts';
@@ -17,13 +17,17 @@ describeWithShared('gpu-node server (reference backend)', () => {
   const gen = { model: 'stories260K', tokens: [1, 403, 407, 261, 378], max_tokens: 12, temperature: 0, top_p: 1, top_k: 0 };
 
   beforeAll(async () => {
-    const { backend, modelIds } = await loadBackend('reference', STORIES260K_DIR!, 'stories260K');
-    node = createNodeApp({ backend, modelIds, secret: TEST_SECRET, slots: 2, maxQueue: 1 });
+    const { backend, modelIds } = await loadBackend('reference', STORIES260K_DIR!, 'stories260K', { maxSeqs: 2, maxQueue: 1, blockSize: 16 });
+    node = createNodeApp({ backend, modelIds, secret: TEST_SECRET });
   });
 
-  it('reports health: model, queue depth, free KV slots', async () => {
+  it('reports health: model, queue depth, free sequence slots and KV blocks, planned memory', async () => {
     const res = await node.app.request(await signed('/health'));
-    expect(await res.json()).toEqual({ status: 'ok', backend: 'reference:stories260K', models: ['stories260K'], queue_depth: 0, active: 0, free_kv_slots: 2, max_slots: 2 });
+    const h = await res.json();
+    // stories260K's context is 512: 2 sequences x 512 / 16 = 64 blocks by default.
+    expect(h).toMatchObject({ status: 'ok', backend: 'reference:stories260K', models: ['stories260K'], queue_depth: 0, active: 0, free_kv_slots: 2, max_slots: 2, kv_blocks_free: 64, kv_blocks_total: 64, kv_block_size: 16, preemptions: 0, context_length: 512 });
+    expect(Object.keys(h.memory).sort()).toEqual(['kv_bytes', 'total_bytes', 'weight_bytes', 'workspace_bytes']);
+    expect(h.engine).toMatch(/reference/);
   });
 
   it('streams token ids with logprobs as SSE, ending with a done event', async () => {
@@ -91,7 +95,9 @@ describeWithShared('gpu-node server (reference backend)', () => {
     expect(text).toMatch(/abq_node_auth_failures_total\{reason="missing"/);
   });
 
-  it('says clearly that the cuda backend is not available yet', async () => {
-    await expect(loadBackend('cuda', STORIES260K_DIR!)).rejects.toThrow(/cuda is not available yet/);
+  it('answers 400 to a request longer than the context', async () => {
+    const res = await node.app.request(await signed('/v1/generate', { ...gen, max_tokens: 600 }));
+    expect(res.status).toBe(400);
+    expect((await res.json()).error.message).toMatch(/exceeds the context length 512/);
   });
 });

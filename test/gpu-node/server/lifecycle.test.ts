@@ -1,5 +1,5 @@
 /**
- * The node server as a process: graceful shutdown drains a stream in flight, and self-registration
+ * The node server as a process: graceful shutdown drains the streams running and queued, and self-registration
  * with signed heartbeats puts the node into an edge's registry (and out again when heartbeats stop).
  */
 import { expect, it } from 'vitest';
@@ -13,28 +13,35 @@ import { post, storiesModel, testConfig, TEST_SECRET } from '../../edge/helpers/
 import { createEdgeApp } from '../../../edge/app.ts';
 
 describeWithShared('gpu-node server lifecycle', () => {
-  it('drains: SIGTERM lets the stream in flight finish, refuses new work, then exits', async () => {
-    const node = await startNodeProcess({ modelDir: STORIES260K_DIR! });
+  it('drains: SIGTERM lets running and queued streams finish, refuses new work, then exits', async () => {
+    const node = await startNodeProcess({ modelDir: STORIES260K_DIR!, args: ['--max-seqs', '1'] });
     const body = JSON.stringify({ model: 'stories260K', tokens: [1], max_tokens: 300, temperature: 0, top_p: 1, top_k: 0 });
-    const res = await fetch(`${node.url}/v1/generate`, { method: 'POST', headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: await signRequest({ secret: TEST_SECRET, method: 'POST', path: '/v1/generate', body }) }, body });
-    const reader = res.body!.getReader();
-    await reader.read();
+    const generate = async () => fetch(`${node.url}/v1/generate`, { method: 'POST', headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: await signRequest({ secret: TEST_SECRET, method: 'POST', path: '/v1/generate', body }) }, body });
+    const readAll = async (res: Response) => {
+      const reader = res.body!.getReader();
+      let text = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return text;
+        text += new TextDecoder().decode(value);
+      }
+    };
+    const running = await generate(); // headers come with the first token: it is running
+    const queued = generate(); // one sequence at a time: this one waits in the queue
+    const healthNow = async () => (await fetch(`${node.url}/health`, { headers: { [SIGNATURE_HEADER]: await signRequest({ secret: TEST_SECRET, method: 'GET', path: '/health' }) } })).json();
+    while ((await healthNow()).queue_depth < 1) await new Promise((r) => setTimeout(r, 10));
     node.proc.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 100));
-    const health = await fetch(`${node.url}/health`, { headers: { [SIGNATURE_HEADER]: await signRequest({ secret: TEST_SECRET, method: 'GET', path: '/health' }) } });
-    expect((await health.json()).status).toBe('draining');
-    const refused = await fetch(`${node.url}/v1/generate`, { method: 'POST', headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: await signRequest({ secret: TEST_SECRET, method: 'POST', path: '/v1/generate', body }) }, body });
+    expect((await healthNow()).status).toBe('draining');
+    const refused = await generate();
     expect(refused.status).toBe(503);
-    let text = '';
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += new TextDecoder().decode(value);
-    }
-    expect(text).toMatch(/event: done\ndata: \{"finish_reason":"(length|stop)"/);
+    expect((await refused.json()).error.code).toBe('draining');
+    const done = /event: done\ndata: \{"finish_reason":"(length|stop)"/;
+    expect(await readAll(running)).toMatch(done);
+    expect(await readAll(await queued)).toMatch(done);
     await node.kill('SIGTERM'); // waits for the exit that the drain triggers
     expect(node.proc.exitCode).toBe(0);
-    expect(node.output()).toMatch(/draining 1 active/);
+    expect(node.output()).toMatch(/draining 1 active and 1 queued/);
   });
 
   it('self-registers with signed heartbeats and expires when they stop', async () => {

@@ -1,0 +1,359 @@
+// Engine: memory plan at load, step staging, the forward pass and CUDA-graph replay (engine.h).
+#include "engine.h"
+#include "cuda-check.cuh"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace abq::engine {
+namespace {
+
+// Tokens per inner linear call: bounds the shared accumulator and activation-plane scratch.
+constexpr int kLinearChunk = 256;
+constexpr size_t kAlign = 256;
+
+size_t alignUp(size_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
+
+std::string num(long long v) { return std::to_string(v); }
+
+}  // namespace
+
+int graphBucket(int seqs, int maxSeqs) {
+  int b = 1;
+  while (b < seqs) b <<= 1;
+  return std::min(b, maxSeqs);
+}
+
+template <typename T>
+T* Engine::devAlloc(size_t count) {
+  void* p = nullptr;
+  CUDA_CHECK(cudaMalloc(&p, std::max<size_t>(count, 1) * sizeof(T)));
+  allocations_.push_back(p);
+  return static_cast<T*>(p);
+}
+
+Engine::Engine(const HostModel& model, const EngineOptions& opts) : cfg_(model.cfg), opts_(opts) {
+  const ModelConfig& c = cfg_;
+  if (c.dim < 1 || c.layers < 1 || c.heads < 1 || c.kvHeads < 1 || c.heads % c.kvHeads != 0 || c.headDim < 2 ||
+      c.headDim > 128 || c.headDim % 2 != 0 || c.vocab < 1 || c.ffn < 1 || c.contextLength < 1)
+    throw AbqError("Engine: unsupported config dim=" + num(c.dim) + " layers=" + num(c.layers) + " heads=" + num(c.heads) +
+                   " kvHeads=" + num(c.kvHeads) + " headDim=" + num(c.headDim) + " (head_dim must be even, 2..128; heads a multiple of kv heads)");
+  if (static_cast<int>(model.layers.size()) != c.layers) throw AbqError("Engine: " + num(model.layers.size()) + " layers given, config says " + num(c.layers));
+  if (static_cast<int>(model.invFreq.size()) != c.headDim / 2) throw AbqError("Engine: invFreq has " + num(model.invFreq.size()) + " entries, need headDim/2");
+  if (opts_.blockSize < 1 || opts_.maxSeqs < 1 || opts_.maxBatchTokens < opts_.maxSeqs)
+    throw AbqError("Engine: blockSize, maxSeqs must be >= 1 and maxBatchTokens >= maxSeqs");
+  if (std::max(c.dim, std::max(c.ffn, c.heads * c.headDim)) > kPrepMaxK)
+    throw AbqError("Engine: hidden/intermediate size above " + num(kPrepMaxK) + " is not supported by the fused norm+quantize kernel");
+  CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  size_t free0 = 0, total = 0;
+  CUDA_CHECK(cudaMemGetInfo(&free0, &total));
+  try {
+    // ---- weights ----
+    embed_ = devAlloc<float>(static_cast<size_t>(c.vocab) * c.dim);
+    CUDA_CHECK(cudaMemcpyAsync(embed_, model.embed, static_cast<size_t>(c.vocab) * c.dim * 4, cudaMemcpyHostToDevice, stream_));
+    finalNorm_ = devAlloc<float>(c.dim);
+    CUDA_CHECK(cudaMemcpyAsync(finalNorm_, model.finalNorm, c.dim * 4, cudaMemcpyHostToDevice, stream_));
+    const int half = c.headDim / 2;
+    std::vector<float> cosH(static_cast<size_t>(c.contextLength) * half), sinH(cosH.size());
+    for (int p = 0; p < c.contextLength; p++)
+      for (int i = 0; i < half; i++) {
+        const double a = p * model.invFreq[i];  // the reference's angles (rope.ts ropeAngles), rounded to f32
+        cosH[static_cast<size_t>(p) * half + i] = static_cast<float>(std::cos(a));
+        sinH[static_cast<size_t>(p) * half + i] = static_cast<float>(std::sin(a));
+      }
+    cos_ = devAlloc<float>(cosH.size());
+    sin_ = devAlloc<float>(sinH.size());
+    CUDA_CHECK(cudaMemcpyAsync(cos_, cosH.data(), cosH.size() * 4, cudaMemcpyHostToDevice, stream_));
+    CUDA_CHECK(cudaMemcpyAsync(sin_, sinH.data(), sinH.size() * 4, cudaMemcpyHostToDevice, stream_));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    layers_.resize(c.layers);
+    std::string plan;
+    for (int l = 0; l < c.layers; l++) {
+      const HostLayer& h = model.layers[l];
+      Layer& L = layers_[l];
+      L.inputNorm = devAlloc<float>(c.dim);
+      L.postNorm = devAlloc<float>(c.dim);
+      CUDA_CHECK(cudaMemcpyAsync(L.inputNorm, h.inputNorm, c.dim * 4, cudaMemcpyHostToDevice, stream_));
+      CUDA_CHECK(cudaMemcpyAsync(L.postNorm, h.postNorm, c.dim * 4, cudaMemcpyHostToDevice, stream_));
+      if (canFuse({&h.q, &h.k, &h.v})) L.qkv = std::make_unique<EngineLinear>(std::vector<const HostLinear*>{&h.q, &h.k, &h.v}, stream_);
+      else {
+        L.q = std::make_unique<EngineLinear>(std::vector<const HostLinear*>{&h.q}, stream_);
+        L.k = std::make_unique<EngineLinear>(std::vector<const HostLinear*>{&h.k}, stream_);
+        L.v = std::make_unique<EngineLinear>(std::vector<const HostLinear*>{&h.v}, stream_);
+      }
+      L.o = std::make_unique<EngineLinear>(std::vector<const HostLinear*>{&h.o}, stream_);
+      if (canFuse({&h.gate, &h.up})) L.gateUp = std::make_unique<EngineLinear>(std::vector<const HostLinear*>{&h.gate, &h.up}, stream_);
+      else {
+        L.gate = std::make_unique<EngineLinear>(std::vector<const HostLinear*>{&h.gate}, stream_);
+        L.up = std::make_unique<EngineLinear>(std::vector<const HostLinear*>{&h.up}, stream_);
+      }
+      L.down = std::make_unique<EngineLinear>(std::vector<const HostLinear*>{&h.down}, stream_);
+      if (l == 0) {
+        auto name = [](const char* what, const std::unique_ptr<EngineLinear>& e) {
+          return e ? std::string(what) + " " + e->specText() + " [" + e->planName(1) + "]; " : std::string();
+        };
+        plan = name("qkv", L.qkv) + name("q", L.q) + name("k", L.k) + name("v", L.v) + name("o", L.o) +
+               name("gate_up", L.gateUp) + name("gate", L.gate) + name("up", L.up) + name("down", L.down);
+      }
+    }
+    lmHead_ = std::make_unique<EngineLinear>(std::vector<const HostLinear*>{&model.lmHead}, stream_);
+    if (lmHead_->n() != c.vocab || lmHead_->k() != c.dim) throw AbqError("Engine: lm_head is " + num(lmHead_->n()) + "x" + num(lmHead_->k()));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    for (const Layer& L : layers_)
+      for (const auto* e : {&L.qkv, &L.q, &L.k, &L.v, &L.o, &L.gateUp, &L.gate, &L.up, &L.down})
+        if (*e) streamBytes_ += (*e)->streamBytes();
+    streamBytes_ += lmHead_->streamBytes();
+    description_ = model.description + (model.description.empty() ? "" : "; ") + "layer 0: " + plan + "lm_head " +
+                   lmHead_->specText() + " [" + lmHead_->planName(1) + "]";
+    size_t free1 = 0;
+    CUDA_CHECK(cudaMemGetInfo(&free1, &total));
+    mem_.weightBytes = free0 - free1;
+
+    // ---- workspaces for maxBatchTokens ----
+    const size_t T = opts_.maxBatchTokens;
+    maxRows_ = std::max(opts_.maxSeqs, opts_.maxLogitRows);
+    const int qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim;
+    hidden_ = devAlloc<float>(T * c.dim);
+    qkvBuf_ = devAlloc<float>(T * (qDim + 2 * kvDim));
+    qRot_ = devAlloc<float>(T * qDim);
+    att_ = devAlloc<float>(T * qDim);
+    guBuf_ = devAlloc<float>(T * 2 * c.ffn);
+    logits_ = devAlloc<float>(static_cast<size_t>(maxRows_) * c.vocab);
+    sampleScratch_ = devAlloc<char>(samplingScratchBytes(opts_.maxSeqs, c.vocab));
+    arena_.chunk = std::min<int>(kLinearChunk, static_cast<int>(T));
+    ArenaNeeds need;
+    for (const Layer& L : layers_)
+      for (const auto* e : {&L.qkv, &L.q, &L.k, &L.v, &L.o, &L.gateUp, &L.gate, &L.up, &L.down})
+        if (*e) need.maxWith((*e)->needs(arena_.chunk));
+    need.maxWith(lmHead_->needs(arena_.chunk));
+    arena_.planes = devAlloc<uint32_t>(need.planes);
+    arena_.scales = devAlloc<float>(need.scales);
+    arena_.zeros = devAlloc<uint8_t>(need.scales);
+    arena_.sums = devAlloc<uint32_t>(need.sums);
+    arena_.xf32 = devAlloc<float>(need.xf32);
+    arena_.xf16 = devAlloc<__half>(need.xf16);
+    arena_.yf16 = devAlloc<__half>(need.yf16);
+    arena_.acc = devAlloc<uint32_t>(need.acc);
+    CUDA_CHECK(cudaMemset(arena_.acc, 0, std::max<size_t>(need.acc, 1) * 4));
+    maxBps_ = (c.contextLength + opts_.blockSize - 1) / opts_.blockSize;
+    allocStaging();
+    size_t free2 = 0;
+    CUDA_CHECK(cudaMemGetInfo(&free2, &total));
+    mem_.workspaceBytes = free1 - free2;
+
+    // ---- KV blocks: the given count, or a fraction of what is left (never more than maxSeqs full sequences) ----
+    const size_t elem = opts_.kvF32 ? 4 : 2;
+    const size_t blockBytes = 2ull * c.layers * opts_.blockSize * kvDim * elem;
+    if (opts_.numBlocks > 0) numBlocks_ = opts_.numBlocks;
+    else {
+      const double budget = static_cast<double>(free2) * opts_.kvMemoryFraction;
+      numBlocks_ = static_cast<int>(std::min<double>(budget / blockBytes, static_cast<double>(opts_.maxSeqs) * maxBps_));
+    }
+    if (numBlocks_ < 1) throw AbqError("Engine: no memory left for KV blocks (" + num(blockBytes) + " bytes each)");
+    trashBlock_ = numBlocks_;  // one extra block takes the writes of graph padding rows
+    layerKvElems_ = static_cast<size_t>(numBlocks_ + 1) * opts_.blockSize * kvDim;
+    kCache_ = devAlloc<char>(layerKvElems_ * c.layers * elem);
+    vCache_ = devAlloc<char>(layerKvElems_ * c.layers * elem);
+    CUDA_CHECK(cudaMemsetAsync(kCache_, 0, layerKvElems_ * c.layers * elem, stream_));
+    CUDA_CHECK(cudaMemsetAsync(vCache_, 0, layerKvElems_ * c.layers * elem, stream_));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    size_t free3 = 0;
+    CUDA_CHECK(cudaMemGetInfo(&free3, &total));
+    mem_.kvBytes = free2 - free3;
+    mem_.deviceFree = free3;
+    mem_.deviceTotal = total;
+  } catch (...) {
+    layers_.clear(); lmHead_.reset();
+    for (void* p : allocations_) cudaFree(p);
+    allocations_.clear();
+    if (hostStage_) cudaFreeHost(hostStage_);
+    cudaStreamDestroy(stream_);
+    throw;
+  }
+}
+
+Engine::~Engine() {
+  for (auto& [b, g] : graphs_) cudaGraphExecDestroy(g);
+  layers_.clear(); lmHead_.reset();
+  for (void* p : allocations_) cudaFree(p);
+  if (hostStage_) cudaFreeHost(hostStage_);
+  cudaStreamDestroy(stream_);
+}
+
+void Engine::allocStaging() {
+  const size_t T = opts_.maxBatchTokens, R = maxRows_, S = opts_.maxSeqs;
+  size_t off = 0;
+  auto take = [&](size_t bytes) { const size_t o = off; off = alignUp(off + bytes); return o; };
+  offTokens_ = take(T * 4); offPositions_ = take(T * 4); offSeqOf_ = take(T * 4); offRowIndex_ = take(R * 4);
+  offTables_ = take(S * maxBps_ * 4); offParams_ = take(R * sizeof(RowSampling));
+  inputBytes_ = off;
+  offOutTokens_ = take(R * 4); offOutLogprobs_ = take(R * 4);
+  stageBytes_ = off;
+  CUDA_CHECK(cudaMallocHost(&hostStage_, stageBytes_));
+  devStage_ = devAlloc<char>(stageBytes_);
+  dTokens_ = reinterpret_cast<int*>(devStage_ + offTokens_);
+  dPositions_ = reinterpret_cast<int*>(devStage_ + offPositions_);
+  dSeqOf_ = reinterpret_cast<int*>(devStage_ + offSeqOf_);
+  dRowIndex_ = reinterpret_cast<int*>(devStage_ + offRowIndex_);
+  dTables_ = reinterpret_cast<int*>(devStage_ + offTables_);
+  dParams_ = reinterpret_cast<RowSampling*>(devStage_ + offParams_);
+  dOutTokens_ = reinterpret_cast<int*>(devStage_ + offOutTokens_);
+  dOutLogprobs_ = reinterpret_cast<float*>(devStage_ + offOutLogprobs_);
+}
+
+void Engine::forward(int t, int rows, bool sample) {
+  const ModelConfig& c = cfg_;
+  const int qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim, I = c.ffn;
+  const size_t elem = opts_.kvF32 ? 4 : 2;
+  const TokenMeta meta{dTokens_, dPositions_, dSeqOf_, dTables_, maxBps_, opts_.blockSize};
+  embedRows(embed_, dTokens_, t, c.dim, hidden_, stream_);
+  const PrepSource plain{kPrepRow, nullptr, 0, nullptr, 0, nullptr, 0, nullptr};
+  for (int l = 0; l < c.layers; l++) {
+    const Layer& L = layers_[l];
+    PrepSource n1 = plain;
+    n1.mode = kPrepNorm; n1.x = hidden_; n1.xStride = c.dim; n1.normW = L.inputNorm; n1.eps = c.rmsEps;
+    const float *q, *k, *v;
+    int qs, ks, vs;
+    if (L.qkv) {
+      L.qkv->forward(n1, t, qkvBuf_, nullptr, arena_, stream_);
+      q = qkvBuf_; k = qkvBuf_ + qDim; v = qkvBuf_ + qDim + kvDim;
+      qs = ks = vs = qDim + 2 * kvDim;
+    } else {
+      float* qb = qkvBuf_; float* kb = qb + static_cast<size_t>(opts_.maxBatchTokens) * qDim;
+      float* vb = kb + static_cast<size_t>(opts_.maxBatchTokens) * kvDim;
+      L.q->forward(n1, t, qb, nullptr, arena_, stream_);
+      L.k->forward(n1, t, kb, nullptr, arena_, stream_);
+      L.v->forward(n1, t, vb, nullptr, arena_, stream_);
+      q = qb; k = kb; v = vb; qs = qDim; ks = vs = kvDim;
+    }
+    char* kc = kCache_ + layerKvElems_ * l * elem;
+    char* vc = vCache_ + layerKvElems_ * l * elem;
+    ropeAndStore(q, qs, k, ks, v, vs, t, c.heads, c.kvHeads, c.headDim, cos_, sin_, meta, kc, vc, opts_.kvF32, qRot_, stream_);
+    pagedAttention(qRot_, t, c.heads, c.kvHeads, c.headDim, meta, kc, vc, opts_.kvF32, att_, stream_);
+    PrepSource a = plain;
+    a.x = att_; a.xStride = qDim;
+    L.o->forward(a, t, hidden_, hidden_, arena_, stream_);
+    PrepSource n2 = n1;
+    n2.normW = L.postNorm;
+    PrepSource sw = plain;
+    sw.mode = kPrepSwiglu;
+    if (L.gateUp) {
+      L.gateUp->forward(n2, t, guBuf_, nullptr, arena_, stream_);
+      sw.x = guBuf_; sw.xStride = 2 * I; sw.x2 = guBuf_ + I; sw.x2Stride = 2 * I;
+    } else {
+      float* ub = guBuf_ + static_cast<size_t>(opts_.maxBatchTokens) * I;
+      L.gate->forward(n2, t, guBuf_, nullptr, arena_, stream_);
+      L.up->forward(n2, t, ub, nullptr, arena_, stream_);
+      sw.x = guBuf_; sw.xStride = I; sw.x2 = ub; sw.x2Stride = I;
+    }
+    L.down->forward(sw, t, hidden_, hidden_, arena_, stream_);
+  }
+  PrepSource fin = plain;
+  fin.mode = kPrepNorm; fin.x = hidden_; fin.xStride = c.dim; fin.normW = finalNorm_; fin.eps = c.rmsEps; fin.rowIndex = dRowIndex_;
+  lmHead_->forward(fin, rows, logits_, nullptr, arena_, stream_);
+  if (sample) sampleRows(logits_, rows, c.vocab, dParams_, sampleScratch_, dOutTokens_, dOutLogprobs_, stream_);
+}
+
+StepOut Engine::step(const StepIn& in) {
+  const ModelConfig& c = cfg_;
+  const int S = static_cast<int>(in.seqs.size());
+  const int T = static_cast<int>(in.tokens.size());
+  if (S < 1) throw AbqError("step: the batch is empty");
+  if (S > opts_.maxSeqs) throw AbqError("step: " + num(S) + " sequences exceed maxSeqs " + num(opts_.maxSeqs));
+  if (T > opts_.maxBatchTokens) throw AbqError("step: " + num(T) + " tokens exceed maxBatchTokens " + num(opts_.maxBatchTokens));
+  if (in.allLogits && T > maxRows_) throw AbqError("step: all-logits for " + num(T) + " tokens exceed maxLogitRows " + num(maxRows_));
+  int* hTokens = reinterpret_cast<int*>(hostStage_ + offTokens_);
+  int* hPos = reinterpret_cast<int*>(hostStage_ + offPositions_);
+  int* hSeqOf = reinterpret_cast<int*>(hostStage_ + offSeqOf_);
+  int* hRows = reinterpret_cast<int*>(hostStage_ + offRowIndex_);
+  int* hTables = reinterpret_cast<int*>(hostStage_ + offTables_);
+  RowSampling* hParams = reinterpret_cast<RowSampling*>(hostStage_ + offParams_);
+  bool decodeOnly = !in.allLogits;
+  int rows = 0;
+  int expectStart = 0;
+  for (int s = 0; s < S; s++) {
+    const SeqIn& q = in.seqs[s];
+    if (q.tokenCount < 1 || q.tokenStart != expectStart || q.tokenStart + q.tokenCount > T)
+      throw AbqError("step: sequence " + num(s) + " covers tokens [" + num(q.tokenStart) + ", +" + num(q.tokenCount) + ") of " + num(T));
+    expectStart += q.tokenCount;
+    if (q.position < 0 || q.position + q.tokenCount > c.contextLength)
+      throw AbqError("step: sequence " + num(s) + " reaches position " + num(q.position + q.tokenCount) + " past the context length " + num(c.contextLength));
+    const int need = (q.position + q.tokenCount + opts_.blockSize - 1) / opts_.blockSize;
+    if (q.tableLen < need || q.tableLen > maxBps_ || q.tableStart < 0 || q.tableStart + q.tableLen > static_cast<int>(in.blockTables.size()))
+      throw AbqError("step: sequence " + num(s) + " has a block table of " + num(q.tableLen) + " blocks, needs " + num(need));
+    for (int b = 0; b < maxBps_; b++) {
+      const int id = b < q.tableLen ? in.blockTables[q.tableStart + b] : trashBlock_;
+      if (id < 0 || id > trashBlock_ || (b < q.tableLen && id == trashBlock_))
+        throw AbqError("step: sequence " + num(s) + " block " + num(id) + " is outside 0.." + num(numBlocks_ - 1));
+      hTables[s * maxBps_ + b] = id;
+    }
+    for (int i = 0; i < q.tokenCount; i++) {
+      const int tok = in.tokens[q.tokenStart + i];
+      if (tok < 0 || tok >= c.vocab) throw AbqError("step: token id " + num(tok) + " is outside the vocabulary 0.." + num(c.vocab - 1));
+      hTokens[q.tokenStart + i] = tok;
+      hPos[q.tokenStart + i] = q.position + i;
+      hSeqOf[q.tokenStart + i] = s;
+    }
+    if (q.tokenCount != 1 || !q.sample) decodeOnly = false;
+    if (!in.allLogits && q.sample) {
+      hRows[rows] = q.tokenStart + q.tokenCount - 1;
+      hParams[rows] = RowSampling{q.temperature, q.topP, q.uniform, q.topK, q.logprob ? 1 : 0};
+      rows++;
+    }
+  }
+  if (expectStart != T) throw AbqError("step: sequences cover " + num(expectStart) + " of " + num(T) + " tokens");
+  if (in.allLogits) { rows = T; for (int i = 0; i < T; i++) hRows[i] = i; }
+  StepOut out;
+  const bool useGraph = decodeOnly && opts_.graphs;
+  int runT = T, runRows = rows;
+  if (useGraph) {  // pad to the bucket: padding rows decode token 0 at position 0 into the trash block
+    const int B = graphBucket(S, opts_.maxSeqs);
+    for (int s = S; s < B; s++) {
+      hTokens[s] = 0; hPos[s] = 0; hSeqOf[s] = s; hRows[s] = s;
+      hParams[s] = RowSampling{0, 1, 0, 0, 0};
+      for (int b = 0; b < maxBps_; b++) hTables[s * maxBps_ + b] = trashBlock_;
+    }
+    runT = runRows = B;
+  }
+  CUDA_CHECK(cudaMemcpyAsync(devStage_, hostStage_, inputBytes_, cudaMemcpyHostToDevice, stream_));
+  if (useGraph) {
+    auto it = graphs_.find(runT);
+    if (it == graphs_.end() && warmed_[runT]) {
+      cudaGraph_t g = nullptr;
+      CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+      try { forward(runT, runRows, true); } catch (...) { cudaStreamEndCapture(stream_, &g); if (g) cudaGraphDestroy(g); throw; }
+      CUDA_CHECK(cudaStreamEndCapture(stream_, &g));
+      cudaGraphExec_t exec = nullptr;
+      CUDA_CHECK(cudaGraphInstantiate(&exec, g, 0));
+      cudaGraphDestroy(g);
+      it = graphs_.emplace(runT, exec).first;
+    }
+    if (it != graphs_.end()) {
+      CUDA_CHECK(cudaGraphLaunch(it->second, stream_));
+      out.graphed = true;
+    } else {
+      forward(runT, runRows, true);  // first use of this bucket: warms lazily grown workspaces before capture
+      warmed_[runT] = true;
+    }
+  } else {
+    forward(runT, runRows, !in.allLogits);
+  }
+  if (in.allLogits) {
+    out.logits.resize(static_cast<size_t>(T) * c.vocab);
+    CUDA_CHECK(cudaMemcpyAsync(out.logits.data(), logits_, out.logits.size() * 4, cudaMemcpyDeviceToHost, stream_));
+  } else {
+    CUDA_CHECK(cudaMemcpyAsync(hostStage_ + offOutTokens_, devStage_ + offOutTokens_, stageBytes_ - offOutTokens_,
+                               cudaMemcpyDeviceToHost, stream_));
+  }
+  CUDA_CHECK(cudaStreamSynchronize(stream_));
+  if (!in.allLogits) {
+    const int* oT = reinterpret_cast<const int*>(hostStage_ + offOutTokens_);
+    const float* oL = reinterpret_cast<const float*>(hostStage_ + offOutLogprobs_);
+    out.tokens.assign(oT, oT + rows);
+    out.logprobs.assign(oL, oL + rows);
+  }
+  return out;
+}
+
+}  // namespace abq::engine

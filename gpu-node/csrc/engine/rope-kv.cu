@@ -1,0 +1,75 @@
+// Embedding gather, and RoPE + KV-cache store (shared/model/rope.ts: HF "rotate half" layout; element
+// i < D/2 pairs with i + D/2; cos/sin tables are f32 [position][D/2] computed at load from the
+// reference's inverse frequencies, and each rotation runs in f64 and rounds once, as the reference).
+//
+// Paged KV cache of one layer: [block][slot][kvHead][D] (fp16, or f32 with kvF32); position p of a
+// sequence lives in block tables[seq][p / blockSize], slot p % blockSize.
+#include "ops.cuh"
+#include "cuda-check.cuh"
+
+namespace abq::engine {
+namespace {
+
+constexpr int kThreads = 128;
+
+__global__ void embedKernel(const float* __restrict__ embed, const int* __restrict__ tokens, int dim, float* hidden) {
+  const int t = blockIdx.x;
+  const float* src = embed + static_cast<size_t>(tokens[t]) * dim;
+  for (int i = threadIdx.x; i < dim; i += blockDim.x) hidden[static_cast<size_t>(t) * dim + i] = src[i];
+}
+
+__device__ __forceinline__ void storeKv(void* cache, bool f32, size_t idx, float v) {
+  if (f32) static_cast<float*>(cache)[idx] = v;
+  else static_cast<__half*>(cache)[idx] = __float2half_rn(v);
+}
+
+__global__ void ropeStoreKernel(const float* __restrict__ q, int qStride, const float* __restrict__ k, int kStride,
+                                const float* __restrict__ v, int vStride, int heads, int kvHeads, int headDim, const float* __restrict__ cosT,
+                                const float* __restrict__ sinT, const TokenMeta meta, void* kCache, void* vCache,
+                                bool kvF32, float* qOut) {
+  const int t = blockIdx.x;
+  const int half = headDim / 2;
+  const int pos = meta.positions[t];
+  const float* c = cosT + static_cast<size_t>(pos) * half;
+  const float* s = sinT + static_cast<size_t>(pos) * half;
+  const int block = meta.tables[meta.seqOf[t] * meta.maxBlocksPerSeq + pos / meta.blockSize];
+  const size_t slotBase = (static_cast<size_t>(block) * meta.blockSize + pos % meta.blockSize) * kvHeads * headDim;
+  // q and k pairs: (heads + kvHeads) * half rotations.
+  for (int idx = threadIdx.x; idx < (heads + kvHeads) * half; idx += blockDim.x) {
+    const int h = idx / half, i = idx % half;
+    const bool isK = h >= heads;
+    const int hh = isK ? h - heads : h;
+    const float* src = isK ? k + static_cast<size_t>(t) * kStride + hh * headDim : q + static_cast<size_t>(t) * qStride + hh * headDim;
+    const double x0 = src[i], x1 = src[i + half], cc = c[i], ss = s[i];
+    const float y0 = static_cast<float>(x0 * cc - x1 * ss);
+    const float y1 = static_cast<float>(x1 * cc + x0 * ss);
+    if (isK) {
+      storeKv(kCache, kvF32, slotBase + hh * headDim + i, y0);
+      storeKv(kCache, kvF32, slotBase + hh * headDim + i + half, y1);
+    } else {
+      float* dst = qOut + (static_cast<size_t>(t) * heads + hh) * headDim;
+      dst[i] = y0;
+      dst[i + half] = y1;
+    }
+  }
+  for (int idx = threadIdx.x; idx < kvHeads * headDim; idx += blockDim.x) storeKv(vCache, kvF32, slotBase + idx, v[static_cast<size_t>(t) * vStride + idx]);
+}
+
+}  // namespace
+
+void embedRows(const float* embed, const int* tokens, int t, int dim, float* hidden, cudaStream_t stream) {
+  if (t < 1) return;
+  embedKernel<<<t, kThreads, 0, stream>>>(embed, tokens, dim, hidden);
+  CUDA_CHECK_LAUNCH("embedRows");
+}
+
+void ropeAndStore(const float* q, int qStride, const float* k, int kStride, const float* v, int vStride, int t, int heads, int kvHeads,
+                  int headDim, const float* cosT, const float* sinT, const TokenMeta& meta, void* kCache,
+                  void* vCache, bool kvF32, float* qOut, cudaStream_t stream) {
+  if (t < 1) return;
+  ropeStoreKernel<<<t, kThreads, 0, stream>>>(q, qStride, k, kStride, v, vStride, heads, kvHeads, headDim, cosT, sinT, meta, kCache,
+                                              vCache, kvF32, qOut);
+  CUDA_CHECK_LAUNCH("ropeAndStore");
+}
+
+}  // namespace abq::engine

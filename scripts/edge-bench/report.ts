@@ -1,0 +1,64 @@
+/** The edge benchmark's tables (Markdown, printed and written to docs/BENCHMARKS.md). */
+import { percentile, type LoadResult } from './measure.ts';
+
+/** CPU microseconds per completed request of each process (NaN: no such process on this path). */
+export interface CpuPerRequest {
+  loadgen: number;
+  /** The process in the middle: the edge, or the bare proxy. */
+  hop: number;
+  node: number;
+}
+
+export interface PathResult {
+  load: LoadResult;
+  cpu: CpuPerRequest;
+}
+
+export interface Measured {
+  rate: number;
+  direct: PathResult;
+  bare: PathResult;
+  viaEdge: PathResult;
+  ttfbDirect: number[];
+  ttfbEdge: number[];
+}
+
+export const TARGET_P50_MS = 0.5;
+export const TARGET_P99_MS = 2;
+
+const ms = (x: number) => x.toFixed(3);
+const us = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '-');
+
+function row(name: string, p: PathResult): string {
+  const r = p.load;
+  return `| ${name} | ${r.rps.toFixed(0)} | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(r.mean)} | ${r.non2xx + r.errors} | ${r.slotsWaited} | ${us(p.cpu.loadgen)} | ${us(p.cpu.hop)} | ${us(p.cpu.node)} |`;
+}
+
+function added(name: string, over: PathResult, base: PathResult): string {
+  const d = (f: (r: LoadResult) => number) => ms(f(over.load) - f(base.load));
+  return `| ${name} | | **${d((r) => r.p50)}** | **${d((r) => r.p99)}** | ${d((r) => r.mean)} | | | | ${us(over.cpu.hop)} | ${us(over.cpu.node - base.cpu.node)} |`;
+}
+
+export function sectionMarkdown(title: string, m: Measured, targets: boolean): string[] {
+  const addedP50 = m.viaEdge.load.p50 - m.direct.load.p50;
+  const addedP99 = m.viaEdge.load.p99 - m.direct.load.p99;
+  const t = { dp50: percentile(m.ttfbDirect, 50), dp99: percentile(m.ttfbDirect, 99), ep50: percentile(m.ttfbEdge, 50), ep99: percentile(m.ttfbEdge, 99) };
+  const verdict = (v: number, target: number, name: string) => (v <= target ? `${name} met` : `**${name} not met**`);
+  return [
+    `### ${title} (offered load ${m.rate} req/s)`,
+    '',
+    '| path | req/s done | p50 ms | p99 ms | mean ms | failed | slots that waited | CPU us/req load generator | CPU us/req edge or hop | CPU us/req node |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    row('direct to node: POST /v1/generate (token ids, signed)', m.direct),
+    row('bare hop: the same request through a bare node:http forwarder', m.bare),
+    row('via edge: POST /v1/completions (auth, tokenize, route, sign, detokenize)', m.viaEdge),
+    added('added by a bare Node hop (floor)', m.bare, m.direct),
+    added('**added by the edge**', m.viaEdge, m.direct),
+    '',
+    ...(targets
+      ? [`Targets (p50 <= ${TARGET_P50_MS} ms, p99 <= ${TARGET_P99_MS} ms added at 1,000 req/s): ${verdict(addedP50, TARGET_P50_MS, 'p50')}, ${verdict(addedP99, TARGET_P99_MS, 'p99')}${m.rate === 1000 ? '' : ` (this run offered ${m.rate} req/s)`}.`, '']
+      : []),
+    `SSE time to first byte (stream: true, max_tokens 16, ${m.ttfbDirect.length} sequential requests): direct p50 ${ms(t.dp50)} / p99 ${ms(t.dp99)} ms, via edge p50 ${ms(t.ep50)} / p99 ${ms(t.ep99)} ms: overhead p50 **${ms(t.ep50 - t.dp50)}** ms, p99 ${ms(t.ep99 - t.dp99)} ms.`,
+    '',
+  ];
+}
