@@ -18,6 +18,7 @@ import { loadEdgeModel, parseModelDirs } from './node-models.ts';
 import type { InferenceBackend } from './backends/backend.ts';
 import { createNodeHttpFetch } from './node-fetch.ts';
 import { nodeRequestIO } from './node-request-io.ts';
+import { isEventStream } from './lib/event-stream.ts';
 
 export const DEFAULT_PORT = 8787;
 
@@ -31,12 +32,13 @@ export interface StartedEdge {
 /**
  * Marks SSE responses as chunked for @hono/node-server: without it, the adapter tries to read the
  * first chunks to compute a content-length and waits on a timer when they are not ready yet, which
- * delays the first streamed token by a timer tick (milliseconds on a loaded machine).
+ * delays the first streamed token by a timer tick (milliseconds on a loaded machine). Other
+ * responses are left untouched (see edge/lib/event-stream.ts for why their headers are not read).
  */
 function withChunkedStreams(fetchFn: (req: Request, env?: unknown) => Response | Promise<Response>) {
   return async (req: Request, env?: unknown): Promise<Response> => {
     const res = await fetchFn(req, env);
-    if (res.headers.get('content-type')?.startsWith('text/event-stream')) res.headers.set('transfer-encoding', 'chunked');
+    if (isEventStream(res)) res.headers.set('transfer-encoding', 'chunked');
     return res;
   };
 }

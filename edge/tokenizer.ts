@@ -29,7 +29,38 @@ export interface EdgeTokenizer {
   newDecoder(): TextDecoderStream;
 }
 
+/** Id windows up to this long are cached: an IncrementalDecoder decodes one or two ids per step. */
+const MAX_CACHED_DECODE_WINDOW = 3;
+/** Entries kept before the cache is dropped and refilled (short strings: a few MB at most). */
+const MAX_DECODE_CACHE_ENTRIES = 65_536;
+
+/**
+ * The tokenizer as IncrementalDecoder sees it, with decode() of short id windows cached. Each
+ * streamed token costs two decodes of one or two ids (prefix, prefix + new), several microseconds
+ * each in tokenizers.js; the results are a pure function of the ids and the option, so a cache is
+ * exact (ids outside the vocabulary still throw and are not cached). Common token pairs recur
+ * across requests, so real traffic hits it too, not only a benchmark that repeats one prompt.
+ */
+function withDecodeCache(t: Tokenizer): Tokenizer {
+  const cache = new Map<string, string>();
+  const view = Object.create(t) as Tokenizer;
+  view.decode = (ids, options = {}) => {
+    if (ids.length > MAX_CACHED_DECODE_WINDOW) return t.decode(ids, options);
+    let key = options.skipSpecialTokens === false ? 'k' : 's';
+    for (let i = 0; i < ids.length; i++) key += `,${ids[i]}`;
+    let text = cache.get(key);
+    if (text === undefined) {
+      text = t.decode(ids, options);
+      if (cache.size >= MAX_DECODE_CACHE_ENTRIES) cache.clear();
+      cache.set(key, text);
+    }
+    return text;
+  };
+  return view;
+}
+
 export function edgeTokenizer(t: Tokenizer): EdgeTokenizer {
+  const forDecoders = withDecodeCache(t);
   return {
     vocabSize: t.vocabSize,
     eosIds: t.eosIds,
@@ -37,7 +68,7 @@ export function edgeTokenizer(t: Tokenizer): EdgeTokenizer {
     decode: (ids) => t.decode(ids),
     // The template writes BOS itself, so encode must not add a second one.
     encodeChat: (messages) => t.encode(renderChat(t, messages), { addBos: false }),
-    newDecoder: () => new IncrementalDecoder(t),
+    newDecoder: () => new IncrementalDecoder(forDecoders),
   };
 }
 

@@ -22,6 +22,7 @@
  * under --cpu-prof and writes its profile there on exit).
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { machineLine, replaceBenchSection } from './lib/bench-doc.ts';
@@ -92,6 +93,7 @@ async function measure(nodeScript: string, nodeArgs: string[], rate: number, ttf
       viaEdge: { url: `${edge.url}/v1/completions`, body: edgeBody(false, 1), headers: { ...json, authorization: `Bearer ${KEY}` }, hopPid: edge.proc.pid },
     };
     for (const spec of Object.values(paths)) await runLoad({ ...spec, rate, seconds: WARMUP_SECONDS, connections: CONNECTIONS });
+    const loadBefore = os.loadavg()[0];
     const runs = { direct: [] as LoadResult[], bare: [] as LoadResult[], viaEdge: [] as LoadResult[] };
     const cpu = { direct: [0, 0, 0], bare: [0, 0, 0], viaEdge: [0, 0, 0] };
     const roundSeconds = SECONDS / ROUNDS;
@@ -106,6 +108,7 @@ async function measure(nodeScript: string, nodeArgs: string[], rate: number, ttf
         for (let i = 0; i < 3; i++) cpu[key][i] += after[i] - before[i];
       }
     }
+    const loadAfter = os.loadavg()[0];
     const result = (key: keyof typeof runs): PathResult => {
       const load = poolRuns(runs[key], SECONDS);
       const us = (s: number) => (s / Math.max(1, load.times.length)) * 1e6;
@@ -113,7 +116,7 @@ async function measure(nodeScript: string, nodeArgs: string[], rate: number, ttf
     };
     const ttfbDirect = await timeToFirstByte(`${node.url}/v1/generate`, directBody(16), () => ({ [SIGNATURE_HEADER]: signSync('POST', '/v1/generate', directBody(16)) }), ttfbCount);
     const ttfbEdge = await timeToFirstByte(`${edge.url}/v1/completions`, edgeBody(true, 16), () => ({ authorization: `Bearer ${KEY}` }), ttfbCount);
-    return { rate, direct: result('direct'), bare: result('bare'), viaEdge: result('viaEdge'), ttfbDirect, ttfbEdge };
+    return { rate, loadBefore, loadAfter, direct: result('direct'), bare: result('bare'), viaEdge: result('viaEdge'), ttfbDirect, ttfbEdge };
   } finally {
     await Promise.all([edge.stop(prof ? 'SIGTERM' : 'SIGKILL'), node.stop(), bare.stop()]);
   }
@@ -124,7 +127,7 @@ async function main(): Promise<void> {
   const ok = await verifyRequest({ secret: SECRET, header: signSync('POST', '/v1/generate', check), method: 'POST', path: '/v1/generate', body: check });
   if (!ok.ok) throw new Error(`the benchmark's synchronous signer disagrees with shared/auth (${ok.reason})`);
   const fixed = await measure('scripts/edge-bench/fixed-node.ts', [], RATE, TTFB_COUNT);
-  const wasm = values.only === 'fixed' ? undefined : await measure('gpu-node/server/main.ts', ['--backend', 'wasm', '--model', MODEL_DIR, '--model-id', 'stories260K', '--port', '0', '--slots', '8', '--max-queue', '4096'], WASM_RATE, Math.min(TTFB_COUNT, 100));
+  const wasm = values.only === 'fixed' ? undefined : await measure('gpu-node/server/main.ts', ['--backend', 'wasm', '--model', MODEL_DIR, '--model-id', 'stories260K', '--port', '0', '--max-seqs', '8', '--max-queue', '4096'], WASM_RATE, Math.min(TTFB_COUNT, 100));
   const md = [
     '## Edge router overhead (`npm run bench:edge`)',
     '',

@@ -6,6 +6,8 @@
  *      next to the f32 matmul: weight GB/s and integer GOPS (2*M*N*K / time)
  *   4. the per-(p, q, shape, M) path table (AND+popcount vs u8 codes vs the two table lookups), written to
  *      wasm/src/path-table.json
+ *   3b. second view: the 4096x11008 W2A8 GEMV on the relaxed-SIMD build (a child Node with
+ *       --experimental-wasm-relaxed-simd), next to the plain build and the bandwidth of that process
  *   4b. GEMV on worker threads sharing the memory (Node), against one thread, and the read bandwidth of
  *       as many threads (the yardstick of those rows)
  *   5. decode and prefill tokens/s of stories260K (real weights, RTN) and synthetic 15M / 110M shapes,
@@ -15,6 +17,7 @@
  * 4096x11008 GEMVs (all paths, M = 1..4, interleaved rounds, medians) between bandwidth measurements,
  * and prints them without writing anything (a quick check on a noisy machine).
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +33,7 @@ import os from 'node:os';
 import { INT_PATHS, pathSupports, type IntPath, type PathTableEntry } from '../wasm/src/path-choice.ts';
 import { repackGBps, streamBandwidthGBps, streamBandwidthThreadsGBps, timeLinear, type LinearCase } from '../wasm/bench/gemv-bench.ts';
 import { gemvFocus } from '../wasm/bench/gemv-focus.ts';
+import type { RelaxedView } from '../wasm/bench/relaxed-view.ts';
 import { engineSpeed, packedSource, referenceSpeed, syntheticFloatModel, type FloatModel } from '../wasm/bench/engine-bench.ts';
 
 const QUICK = process.argv.includes('--quick');
@@ -114,6 +118,8 @@ async function main(): Promise<void> {
   const bwMid = (bw + bwAfter) / 2;
   const w2a8 = best.get('4096x11008/1/W2A8');
   if (w2a8) say(`GEMV 4096x11008 W2A8 (fastest path): ${f(w2a8)} GB/s of 2-bit weights = ${f((100 * w2a8) / bwMid, 0)}% of the mean measured bandwidth (target 70%).`);
+  const rv = relaxedSecondView();
+  if (rv) say(rv);
   say('');
   say('GEMV (M=1) and GEMM (M=32) per layer (N x K, synthetic random codes); GB/s counts the bytes of each path\'s own layout (containers round 3 bits up to 4, 5-7 up to 8); ** marks the fastest integer path:');
   say('');
@@ -207,6 +213,30 @@ async function main(): Promise<void> {
   say(target);
   replaceBenchSection('wasm', `## WASM engine (\`npm run bench:wasm\`)\n\n${md.join('\n')}`);
   console.log('\nwrote docs/BENCHMARKS.md (section wasm)');
+}
+
+/** W2A8 bytes of the 4096x11008 layer, for the relaxed-SIMD line. */
+const W2A8_LAYER_BYTES = (4096 * 11008 * 2) / 8;
+
+/** The relaxed-SIMD view (3b) as one line, or undefined when this Node cannot turn relaxed SIMD on. */
+function relaxedSecondView(): string | undefined {
+  const script = path.join(ROOT, 'wasm/bench/relaxed-view.ts');
+  let view: RelaxedView;
+  try {
+    const out = execFileSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--import', 'tsx', script], { encoding: 'utf8' });
+    view = JSON.parse(out.trim().split('\n').pop()!) as RelaxedView;
+  } catch (e) {
+    return `Relaxed-SIMD view skipped: ${(e as Error).message.split('\n')[0]}`;
+  }
+  if (!view.relaxed) return 'Relaxed-SIMD view skipped: this Node has no relaxed SIMD even with --experimental-wasm-relaxed-simd.';
+  const cell = (key: string) => {
+    const gbs = W2A8_LAYER_BYTES / (view.ms[key] * 1e6);
+    return `${f(view.ms[key], 3)} ms = ${f(gbs)} GB/s (${f((100 * gbs) / view.bandwidthGBps, 0)}%)`;
+  };
+  return `Second view, not Node 20's default: the same GEMV with relaxed SIMD on (\`node --experimental-wasm-relaxed-simd\`; ` +
+    `default in Node 22+ and Chromium, where the engine loads kernels-simd-relaxed.wasm), one process, medians of 3 rounds, ` +
+    `bandwidth ${f(view.bandwidthGBps)} GB/s: lutpairs ${cell('relaxed lutpairs')} vs ${cell('plain lutpairs')} on the plain build; ` +
+    `lut ${cell('relaxed lut')} vs ${cell('plain lut')}.`;
 }
 
 main().catch((e) => {

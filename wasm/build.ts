@@ -12,6 +12,10 @@ const COMMON = ['--runtime', 'stub', '-O3', '--noAssert', '--importMemory', '--u
 const BUILDS = [
   { entry: 'wasm/assembly/kernels-simd.ts', out: 'wasm/build/kernels-simd.wasm', flags: ['--enable', 'simd'] },
   { entry: 'wasm/assembly/kernels-scalar.ts', out: 'wasm/build/kernels-scalar.wasm', flags: [] },
+  // The SIMD kernels with relaxed SIMD's i8x16.relaxed_swizzle in the table lookups (a bare pshufb on
+  // x86; bit-identical, the indices are < 16). Loaded where the engine validates relaxed SIMD (Node 22+,
+  // Chromium; Node 20 only with --experimental-wasm-relaxed-simd); same exports.
+  { entry: 'wasm/assembly/kernels-simd.ts', out: 'wasm/build/kernels-simd-relaxed.wasm', flags: ['--enable', 'simd,relaxed-simd'] },
   // The SIMD kernels over an imported *shared* memory, for worker threads (Node); same exports.
   { entry: 'wasm/assembly/kernels-simd.ts', out: 'wasm/build/kernels-simd-mt.wasm', flags: ['--enable', 'simd,threads', '--sharedMemory', '--maximumMemory', '65536'] },
 ];

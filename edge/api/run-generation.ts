@@ -20,6 +20,7 @@ import { textStream, type StreamEnd, type TextDelta } from '../serve/text-stream
 import type { CommonRequest } from './parse-request.ts';
 import { responseId, type ResponseShape, type Usage } from './openai-shapes.ts';
 import { jsonResponse } from '../middleware/cors.ts';
+import { eventStreamResponse } from '../lib/event-stream.ts';
 
 const encoder = new TextEncoder();
 const sse = (payload: unknown): Uint8Array => encoder.encode(`data: ${typeof payload === 'string' ? payload : JSON.stringify(payload)}\n\n`);
@@ -120,8 +121,5 @@ export async function runGeneration(c: Context, rt: EdgeRuntime, endpoint: strin
       done(499);
     },
   });
-  return new Response(body, {
-    status: 200,
-    headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no', ...headers },
-  });
+  return eventStreamResponse(body, { 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no', ...headers });
 }

@@ -204,10 +204,11 @@ double copyBandwidth() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false;
+  bool quick = false, profile = false;
   std::string only, outPath;
   for (int i = 1; i < argc; i++) {
     if (!std::strcmp(argv[i], "--quick")) quick = true;
+    else if (!std::strcmp(argv[i], "--profile")) profile = true;
     else if (!std::strcmp(argv[i], "--configs") && i + 1 < argc) only = argv[++i];
     else if (!std::strcmp(argv[i], "--out") && i + 1 < argc) outPath = argv[++i];
   }
@@ -284,6 +285,25 @@ int main(int argc, char** argv) {
         std::snprintf(buf, sizeof buf, ",\"prefill_%d_ms\":%.3f,\"prefill_%d_tps\":%.1f", P, med, P, P * 1000.0 / med);
         json += buf;
         pf[pi] = P * 1000.0 / med; ttft[pi] = med;
+      }
+      if (profile) {  // where the time of an eager b1 decode step and a 512-token prefill goes
+        for (int kind = 0; kind < 2; kind++) {
+          const int B = 1, P = kind == 0 ? 1 : 512, bps = (kDecodeContext + 512 + bs) / bs;
+          eng.setProfiling(true);
+          const int reps = kind == 0 ? 5 : 1;
+          for (int r = 0; r < reps; r++) eng.step(makeStep(B, P, kind == 0 ? kDecodeContext + r : 0, bps));
+          auto prof = eng.takeProfile();
+          eng.setProfiling(false);
+          std::string pj = std::string(",\"profile_") + (kind == 0 ? "b1" : "prefill512") + "_ms\":{";
+          bool first = true;
+          for (auto& [op, ms] : prof) {
+            std::fprintf(stderr, "  profile %s %s %-46s %8.3f ms/step\n", c.name.c_str(), kind == 0 ? "b1" : "prefill512", op.c_str(), ms / reps);
+            std::snprintf(buf, sizeof buf, "%s\"%s\":%.4f", first ? "" : ",", op.c_str(), ms / reps);
+            pj += buf;
+            first = false;
+          }
+          json += pj + "}";
+        }
       }
       const double share = b1Step > 0 ? eng.weightStreamBytes() / (b1Step * 1e-3) / bw : 0;
       std::snprintf(buf, sizeof buf, ",\"bwShareB1\":%.4f,\"graphs\":%d}", share, eng.graphsCaptured());

@@ -65,7 +65,7 @@ __device__ __forceinline__ void transposeBytes4x4(const uint32_t (&in)[4], uint3
 
 /** kWpt: warps per token (1, 2, 4, 8): more for fewer tokens, so the grid still fills the GPU. */
 template <int kWpt>
-__global__ void __launch_bounds__(kAqThreads) actQuantWarpKernel(const ActQuantWarpArgs a) {
+__global__ void __launch_bounds__(kAqThreads, 2) actQuantWarpKernel(const ActQuantWarpArgs a) {
   constexpr int kTokensPerCta = kAqWarps / kWpt;
   __shared__ float redMin[kAqWarps], redMax[kAqWarps];
   __shared__ uint32_t redSum[kAqWarps];

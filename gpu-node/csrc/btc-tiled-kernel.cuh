@@ -10,7 +10,8 @@
 // 2^(i+j) weights and the sums over the R x Rp plane pairs are applied once per weight group (flush),
 // with shifts and xor-shuffles, not once per MMA.
 //
-// CTA tile and warps (8 warps = 2 along rows x 4 along columns, warp tile 64 x 64 = 4 x 8 MMA tiles):
+// CTA tile and warps (shown: the 128 x 256 shape, 8 warps = 2 along rows x 4 along columns; the default
+// 128 x 128 shape has 2 x 2 warps; warp tile 64 x 64 = 4 x 8 MMA tiles, TiledCta):
 //
 //               kCtaCols = 256 weight plane rows (256 / Rp outputs)
 //             +----------+----------+----------+----------+
@@ -45,38 +46,52 @@
 
 namespace abq {
 
-constexpr int kTiledWarpsM = 2, kTiledWarpsN = 4;
-constexpr int kTiledWarps = kTiledWarpsM * kTiledWarpsN;
-constexpr int kTiledThreads = kTiledWarps * 32;
+constexpr int kTiledWarpsM = 2;                            // warps along the A rows of a CTA
 constexpr int kWarpMTiles = 4;                              // 16-row MMA tiles per warp
 constexpr int kWarpNTiles = 8;                              // 8-column MMA tiles per warp
 constexpr int kCtaRows = kTiledWarpsM * kWarpMTiles * 16;   // 128 A plane rows
-constexpr int kCtaCols = kTiledWarpsN * kWarpNTiles * 8;    // 256 B plane rows
+constexpr int kCtaColsMax = 4 * kWarpNTiles * 8;            // 256: weight rows are padded to this
 constexpr int kStageWords = 16;                             // 512 bits of K per stage
 constexpr int kRowUnits = kStageWords / 4;                  // 16-byte units per row per stage
-constexpr int kStageUnits = (kCtaRows + kCtaCols) * kRowUnits;
-constexpr int kStageBytes = kStageUnits * 16;
 // Floats of padding per ysm token row: with the flush's value order (h outermost), the 32 lanes of a
 // store hit 32 different banks for R = Rp = 2 (stride = 4 mod 32); scripts/gpu/emulate-tiled.py
 // prints the worst conflict of every (R, Rp).
 constexpr int kYPad = 4;
 static_assert(kRowUnits == 4, "the swizzle (r >> 1) & 3 assumes 4 units (64 B) per row");
-static_assert((kCtaRows * kRowUnits) % kTiledThreads == 0 && (kCtaCols * kRowUnits) % kTiledThreads == 0,
-              "every thread issues the same number of copies per stage");
 static_assert(kWarpNTiles % 2 == 0, "B fragments are loaded two n-tiles per ldmatrix.x4");
 static_assert(kStageWords == 2 * 8, "two 256-bit MMA chunks per stage");
-constexpr int kACopies = kCtaRows * kRowUnits / kTiledThreads;  // 2
-constexpr int kBCopies = kCtaCols * kRowUnits / kTiledThreads;  // 4
 
-/** Pipeline depth: 4 stages, 3 for R = Rp = 1, whose 128 x 256 fp32 output tile leaves no room for a 4th. */
-constexpr int btcTiledStages(int logR, int logRp) { return logR + logRp == 0 ? 3 : 4; }
-/** Shared memory of one launch: stage ring, fp32 output tile, per-token and per-output group constants. */
-constexpr int btcTiledSmemBytes(int logR, int logRp) {
-  return btcTiledStages(logR, logRp) * kStageBytes + (kCtaRows >> logR) * ((kCtaCols >> logRp) + kYPad) * 4 +
-         ((kCtaRows >> logR) + (kCtaCols >> logRp)) * 16;
-}
-static_assert(btcTiledSmemBytes(0, 0) <= 227 * 1024 && btcTiledSmemBytes(0, 1) <= 227 * 1024 &&
-              btcTiledSmemBytes(1, 0) <= 227 * 1024, "the largest tiles must fit an H100 CTA's 227 KB");
+/**
+ * The CTA shape, by warps along the weight rows (kWarpsN):
+ *   2: 128 x 128 plane rows, 4 warps, 2 CTAs per SM (one CTA's flush and prologue overlap the other's
+ *      MMAs; twice the CTAs for small grids). The default.
+ *   4: 128 x 256 plane rows, 8 warps, 1 CTA per SM (the v5 shape; ABQ_BTC_TILED_CTA=128x256).
+ */
+template <int kWarpsN>
+struct TiledCta {
+  static_assert(kWarpsN == 2 || kWarpsN == 4, "compiled CTA widths: 2 or 4 warps");
+  static constexpr int kWarps = kTiledWarpsM * kWarpsN;
+  static constexpr int kThreads = kWarps * 32;
+  static constexpr int kCols = kWarpsN * kWarpNTiles * 8;   // B plane rows per CTA
+  static constexpr int kMinCtasPerSm = kWarpsN == 2 ? 2 : 1;
+  static constexpr int kStageUnits = (kCtaRows + kCols) * kRowUnits;
+  static constexpr int kStageBytes = kStageUnits * 16;
+  static constexpr int kACopies = kCtaRows * kRowUnits / kThreads;
+  static constexpr int kBCopies = kCols * kRowUnits / kThreads;
+  static_assert((kCtaRows * kRowUnits) % kThreads == 0 && (kCols * kRowUnits) % kThreads == 0,
+                "every thread issues the same number of copies per stage");
+  static_assert(kCtaColsMax % kCols == 0, "weight rows padded to kCtaColsMax cover whole CTA tiles");
+  /** Pipeline depth: 4 stages, 3 for R = Rp = 1, whose fp32 output tile is the largest. */
+  static constexpr int stages(int logR, int logRp) { return logR + logRp == 0 ? 3 : 4; }
+  /** Shared memory of one launch: stage ring, fp32 output tile, per-token and per-output group constants. */
+  static constexpr int smemBytes(int logR, int logRp) {
+    return stages(logR, logRp) * kStageBytes + (kCtaRows >> logR) * ((kCols >> logRp) + kYPad) * 4 +
+           ((kCtaRows >> logR) + (kCols >> logRp)) * 16;
+  }
+};
+static_assert(TiledCta<4>::smemBytes(0, 0) <= 227 * 1024 && TiledCta<4>::smemBytes(0, 1) <= 227 * 1024 &&
+              TiledCta<4>::smemBytes(1, 0) <= 227 * 1024, "the largest tiles must fit an H100 CTA's 227 KB");
+static_assert(2 * (TiledCta<2>::smemBytes(1, 1) + 1024) <= 228 * 1024, "two 128 x 128 CTAs per SM from R = Rp = 2 on");
 
 struct BtcTiledArgs {
   const uint32_t* xplanes;  // u32 [q][M][wordsPad] activation planes
@@ -115,11 +130,17 @@ __device__ __forceinline__ void reduceScatter(uint32_t (&v)[kN], int lane) {
 /**
  * kLogR, kLogRp: log2 of the plane rows per token (R) and per output (Rp), 0..3 each. They fix the
  * flush's lane reduction (which lane bits hold the planes of one (token, output)) at compile time.
+ * kWarpsN: the CTA shape (TiledCta).
  */
-template <int kLogR, int kLogRp>
-__global__ void __launch_bounds__(kTiledThreads, 1) btcTiledKernel(const BtcTiledArgs a) {
+template <int kLogR, int kLogRp, int kWarpsN>
+__global__ void __launch_bounds__(TiledCta<kWarpsN>::kThreads, TiledCta<kWarpsN>::kMinCtasPerSm)
+    btcTiledKernel(const BtcTiledArgs a) {
+  using Cta = TiledCta<kWarpsN>;
+  constexpr int kTiledThreads = Cta::kThreads, kCtaCols = Cta::kCols;
+  constexpr int kStageUnits = Cta::kStageUnits, kStageBytes = Cta::kStageBytes;
+  constexpr int kACopies = Cta::kACopies, kBCopies = Cta::kBCopies;
   constexpr int R = 1 << kLogR, Rp = 1 << kLogRp;
-  constexpr int kStages = btcTiledStages(kLogR, kLogRp);
+  constexpr int kStages = Cta::stages(kLogR, kLogRp);
   constexpr int kTokens = kCtaRows >> kLogR, kOuts = kCtaCols >> kLogRp;
   constexpr int kYStride = kOuts + kYPad;
   extern __shared__ __align__(16) uint4 smem[];
@@ -129,7 +150,7 @@ __global__ void __launch_bounds__(kTiledThreads, 1) btcTiledKernel(const BtcTile
   static_assert((kTokens * kYStride * 4) % 16 == 0, "the constants after ysm must be 16-byte aligned");
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int g = lane / 4, t = lane % 4;
-  const int warpRow = (warp / kTiledWarpsN) * kWarpMTiles * 16, warpCol = (warp % kTiledWarpsN) * kWarpNTiles * 8;
+  const int warpRow = (warp / kWarpsN) * kWarpMTiles * 16, warpCol = (warp % kWarpsN) * kWarpNTiles * 8;
   const int tokenBase = blockIdx.x * kTokens, outBase = blockIdx.y * kOuts;
 
   for (int i = tid; i < kTokens * kYStride; i += kTiledThreads) ysm[i] = 0.f;

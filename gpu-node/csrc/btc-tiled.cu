@@ -4,6 +4,9 @@
 #include "btc-tiled-kernel.cuh"
 #include "cuda-check.cuh"
 
+#include <cstdlib>
+#include <cstring>
+
 namespace abq {
 namespace {
 
@@ -39,14 +42,14 @@ __global__ void weightRowsKernel(const uint4* __restrict__ tile, int p, int n, i
 }  // namespace
 
 size_t btcWeightRowsWords(int p, int n, int k) {
-  const size_t rowsPad = static_cast<size_t>(ceilDiv(n << log2Pow2(rowsPerToken(p)), kCtaCols)) * kCtaCols;
+  const size_t rowsPad = static_cast<size_t>(ceilDiv(n << log2Pow2(rowsPerToken(p)), kCtaColsMax)) * kCtaColsMax;
   return rowsPad * ceilDiv(ceilDiv(k, 32), kPairWords) * kPairWords;
 }
 
 void btcWeightRows(const uint32_t* tile, int p, int n, int k, uint32_t* rows, cudaStream_t stream) {
   const int logRp = log2Pow2(rowsPerToken(p));
   const int kPairs = ceilDiv(ceilDiv(k, 32), kPairWords);
-  const size_t rowsPad = static_cast<size_t>(ceilDiv(n << logRp, kCtaCols)) * kCtaCols;
+  const size_t rowsPad = static_cast<size_t>(ceilDiv(n << logRp, kCtaColsMax)) * kCtaColsMax;
   const size_t total = rowsPad * kPairs * kPairWords;
   const int blocks = static_cast<int>(std::min<size_t>((total + kRepackThreads - 1) / kRepackThreads, 1u << 20));
   weightRowsKernel<<<blocks, kRepackThreads, 0, stream>>>(reinterpret_cast<const uint4*>(tile), p, n, kPairs, logRp,
@@ -54,35 +57,65 @@ void btcWeightRows(const uint32_t* tile, int p, int n, int k, uint32_t* rows, cu
   CUDA_CHECK_LAUNCH("btcWeightRows");
 }
 
+namespace {
+
+// CTA shape (TiledCta): 128 x 128 (2 warps along N, 2 CTAs per SM) unless ABQ_BTC_TILED_CTA=128x256 asks
+// for the 8-warp shape (benchmark comparisons; NOTES.md v6).
+int tiledWarpsN() {
+  static const int warpsN = [] {
+    const char* v = std::getenv("ABQ_BTC_TILED_CTA");
+    return v != nullptr && std::strcmp(v, "128x256") == 0 ? 4 : 2;
+  }();
+  return warpsN;
+}
+
+int tiledCols(int warpsN) { return warpsN == 4 ? TiledCta<4>::kCols : TiledCta<2>::kCols; }
+
+}  // namespace
+
 std::string btcTiledName(int p, int q) {
   const int logR = log2Pow2(rowsPerToken(q)), logRp = log2Pow2(rowsPerToken(p));
   return "btc-tiled-r" + std::to_string(rowsPerToken(q)) + "c" + std::to_string(rowsPerToken(p)) + "-" +
-         std::to_string(kCtaRows) + "x" + std::to_string(kCtaCols) + "s" + std::to_string(btcTiledStages(logR, logRp));
+         std::to_string(kCtaRows) + "x" + std::to_string(tiledCols(tiledWarpsN())) + "s" +
+         std::to_string(TiledCta<2>::stages(logR, logRp));
 }
 
 namespace {
 
-// One launch per (R, Rp): sets the variant's shared-memory limit the first time it runs.
-template <int kLogR, int kLogRp>
-void launchTiled(const BtcTiledArgs& args, dim3 grid, cudaStream_t stream) {
-  constexpr int kSmem = btcTiledSmemBytes(kLogR, kLogRp);
+// One launch per (R, Rp, CTA shape): sets the variant's shared-memory limit the first time it runs.
+template <int kLogR, int kLogRp, int kWarpsN>
+void launchTiled(const BtcTiledArgs& args, int m, int n, cudaStream_t stream) {
+  using Cta = TiledCta<kWarpsN>;
+  constexpr int kSmem = Cta::smemBytes(kLogR, kLogRp);
   static bool attributeSet = false;  // callers serialize GPU work (addon mutex, single-threaded bench)
   if (!attributeSet) {
-    CUDA_CHECK(cudaFuncSetAttribute(btcTiledKernel<kLogR, kLogRp>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem));
+    CUDA_CHECK(cudaFuncSetAttribute(btcTiledKernel<kLogR, kLogRp, kWarpsN>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem));
     attributeSet = true;
   }
-  btcTiledKernel<kLogR, kLogRp><<<grid, kTiledThreads, kSmem, stream>>>(args);
+  const dim3 grid(ceilDiv(m, kCtaRows >> kLogR), ceilDiv(n, Cta::kCols >> kLogRp));
+  btcTiledKernel<kLogR, kLogRp, kWarpsN><<<grid, Cta::kThreads, kSmem, stream>>>(args);
   CUDA_CHECK_LAUNCH("btcTiledKernel");
 }
 
-template <int kLogR>
-void launchTiledRp(int logRp, const BtcTiledArgs& args, dim3 grid, cudaStream_t stream) {
+template <int kLogR, int kWarpsN>
+void launchTiledRp(int logRp, const BtcTiledArgs& args, int m, int n, cudaStream_t stream) {
   switch (logRp) {
-    case 0: return launchTiled<kLogR, 0>(args, grid, stream);
-    case 1: return launchTiled<kLogR, 1>(args, grid, stream);
-    case 2: return launchTiled<kLogR, 2>(args, grid, stream);
-    case 3: return launchTiled<kLogR, 3>(args, grid, stream);
+    case 0: return launchTiled<kLogR, 0, kWarpsN>(args, m, n, stream);
+    case 1: return launchTiled<kLogR, 1, kWarpsN>(args, m, n, stream);
+    case 2: return launchTiled<kLogR, 2, kWarpsN>(args, m, n, stream);
+    case 3: return launchTiled<kLogR, 3, kWarpsN>(args, m, n, stream);
     default: throw AbqError("btcTiledKernel: no variant for " + std::to_string(1 << logRp) + " weight plane rows");
+  }
+}
+
+template <int kWarpsN>
+void launchTiledR(int logR, int logRp, const BtcTiledArgs& args, int m, int n, cudaStream_t stream) {
+  switch (logR) {
+    case 0: return launchTiledRp<0, kWarpsN>(logRp, args, m, n, stream);
+    case 1: return launchTiledRp<1, kWarpsN>(logRp, args, m, n, stream);
+    case 2: return launchTiledRp<2, kWarpsN>(logRp, args, m, n, stream);
+    case 3: return launchTiledRp<3, kWarpsN>(logRp, args, m, n, stream);
+    default: throw AbqError("btcTiledKernel: no variant for " + std::to_string(1 << logR) + " activation plane rows");
   }
 }
 
@@ -101,14 +134,8 @@ void btcTiledAccumulate(const BtcProblem& pr, cudaStream_t stream) {
   args.groupChunks = pr.groupSize >= pr.k ? 1 << 30 : pr.groupSize / 256;
   args.actGroups = ceilDiv(pr.k, pr.epi.actGroup);
   args.epi = pr.epi;
-  const dim3 grid(ceilDiv(pr.m, kCtaRows >> logR), ceilDiv(pr.n, kCtaCols >> logRp));
-  switch (logR) {
-    case 0: return launchTiledRp<0>(logRp, args, grid, stream);
-    case 1: return launchTiledRp<1>(logRp, args, grid, stream);
-    case 2: return launchTiledRp<2>(logRp, args, grid, stream);
-    case 3: return launchTiledRp<3>(logRp, args, grid, stream);
-    default: throw AbqError("btcTiledKernel: no variant for " + std::to_string(1 << logR) + " activation plane rows");
-  }
+  if (tiledWarpsN() == 4) launchTiledR<4>(logR, logRp, args, pr.m, pr.n, stream);
+  else launchTiledR<2>(logR, logRp, args, pr.m, pr.n, stream);
 }
 
 }  // namespace abq

@@ -127,17 +127,28 @@ export function createScheduledBackend(engine: BatchEngine, opts: SchedulerOptio
     }
   };
 
-  const toSeqStep = ({ seq, count, sample }: PlannedStep<Sequence>): SeqStep => {
-    const position = seq.computed;
-    const { temperature, topK, topP } = seq.req.sampling;
-    return {
-      seqId: seq.seqId,
-      tokens: Int32Array.from(seq.tokens.slice(position, position + count)),
-      position,
-      blockTable: alloc.table(seq.seqId).subarray(0, alloc.blocksFor(position + count)),
-      // Greedy draws nothing, exactly like Sampler.sample, so seeded streams stay in step with it.
-      sample: sample ? { temperature, topK, topP, uniform: temperature > 0 ? seq.rng.next() : 0, logprob: seq.req.logprobs === true } : null,
-    };
+  /** The engine's view of a plan: every step's tokens are views into one buffer (one allocation per step). */
+  const toBatch = (steps: PlannedStep<Sequence>[]): SeqStep[] => {
+    let total = 0;
+    for (const p of steps) total += p.count;
+    const buffer = new Int32Array(total);
+    let at = 0;
+    return steps.map(({ seq, count, sample }) => {
+      const position = seq.computed;
+      for (let i = 0; i < count; i++) buffer[at + i] = seq.tokens[position + i];
+      const tokens = buffer.subarray(at, (at += count));
+      const table = alloc.table(seq.seqId);
+      const blocks = alloc.blocksFor(position + count);
+      const { temperature, topK, topP } = seq.req.sampling;
+      return {
+        seqId: seq.seqId,
+        tokens,
+        position,
+        blockTable: blocks === table.length ? table : table.subarray(0, blocks),
+        // Greedy draws nothing, exactly like Sampler.sample, so seeded streams stay in step with it.
+        sample: sample ? { temperature, topK, topP, uniform: temperature > 0 ? seq.rng.next() : 0, logprob: seq.req.logprobs === true } : null,
+      };
+    });
   };
 
   const accept = (seq: Sequence, r: SeqResult | undefined) => {
@@ -165,7 +176,8 @@ export function createScheduledBackend(engine: BatchEngine, opts: SchedulerOptio
     // Nothing to run: idle, or (defensively) every runnable sequence was just preempted, in which
     // case the next iteration may admit again.
     if (plan.steps.length === 0) return plan.preempted.length > 0;
-    const batch = plan.steps.map(toSeqStep);
+    const batch = toBatch(plan.steps);
+    const batchTokens = plan.steps.reduce((n, p) => n + p.count, 0);
     const started = performance.now();
     let results: SeqResult[];
     try {
@@ -179,7 +191,7 @@ export function createScheduledBackend(engine: BatchEngine, opts: SchedulerOptio
         removeFrom(running, seq);
         retire(seq);
       }
-      emitStep({ seqs: batch.length, tokens: batch.reduce((n, s) => n + s.tokens.length, 0), sampled: 0, seconds: (performance.now() - started) / 1000, ok: false });
+      emitStep({ seqs: batch.length, tokens: batchTokens, sampled: 0, seconds: (performance.now() - started) / 1000, ok: false });
       return true;
     }
     const bySeq = new Map(results.map((r) => [r.seqId, r]));
@@ -196,7 +208,7 @@ export function createScheduledBackend(engine: BatchEngine, opts: SchedulerOptio
         retire(seq);
       }
     }
-    emitStep({ seqs: batch.length, tokens: batch.reduce((n, s) => n + s.tokens.length, 0), sampled, seconds: (performance.now() - started) / 1000, ok: true });
+    emitStep({ seqs: batch.length, tokens: batchTokens, sampled, seconds: (performance.now() - started) / 1000, ok: true });
     return true;
   };
 

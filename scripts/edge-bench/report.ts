@@ -1,4 +1,5 @@
 /** The edge benchmark's tables (Markdown, printed and written to docs/BENCHMARKS.md). */
+import os from 'node:os';
 import { percentile, type LoadResult } from './measure.ts';
 
 /** CPU microseconds per completed request of each process (NaN: no such process on this path). */
@@ -16,6 +17,9 @@ export interface PathResult {
 
 export interface Measured {
   rate: number;
+  /** 1-minute load average of the machine before and after the timed runs (other work on it). */
+  loadBefore: number;
+  loadAfter: number;
   direct: PathResult;
   bare: PathResult;
   viaEdge: PathResult;
@@ -39,6 +43,15 @@ function added(name: string, over: PathResult, base: PathResult): string {
   return `| ${name} | | **${d((r) => r.p50)}** | **${d((r) => r.p99)}** | ${d((r) => r.mean)} | | | | ${us(over.cpu.hop)} | ${us(over.cpu.node - base.cpu.node)} |`;
 }
 
+/** Share of slots that may wait for a connection before a run counts as overloaded. */
+const MAX_WAITED_SHARE = 0.01;
+
+function overloaded(m: Measured): boolean {
+  return [m.direct, m.bare, m.viaEdge].some((p) => p.load.rps < 0.95 * m.rate || p.load.slotsWaited > MAX_WAITED_SHARE * p.load.times.length);
+}
+
+const cores = () => os.cpus().length;
+
 export function sectionMarkdown(title: string, m: Measured, targets: boolean): string[] {
   const addedP50 = m.viaEdge.load.p50 - m.direct.load.p50;
   const addedP99 = m.viaEdge.load.p99 - m.direct.load.p99;
@@ -55,6 +68,9 @@ export function sectionMarkdown(title: string, m: Measured, targets: boolean): s
     added('added by a bare Node hop (floor)', m.bare, m.direct),
     added('**added by the edge**', m.viaEdge, m.direct),
     '',
+    ...(overloaded(m)
+      ? [`**The machine did not keep up with the offered load** (1-minute load average ${m.loadBefore.toFixed(1)} before, ${m.loadAfter.toFixed(1)} after, on ${cores()} cores): a path that completed under 95% of the offered rate, or whose slots waited for a free connection, was queueing, so its latencies measure the backlog, not the edge. Rerun on a quiet machine.`, '']
+      : [`1-minute load average ${m.loadBefore.toFixed(1)} before and ${m.loadAfter.toFixed(1)} after the timed runs.`, '']),
     ...(targets
       ? [`Targets (p50 <= ${TARGET_P50_MS} ms, p99 <= ${TARGET_P99_MS} ms added at 1,000 req/s): ${verdict(addedP50, TARGET_P50_MS, 'p50')}, ${verdict(addedP99, TARGET_P99_MS, 'p99')}${m.rate === 1000 ? '' : ` (this run offered ${m.rate} req/s)`}.`, '']
       : []),

@@ -1,7 +1,8 @@
 /**
  * GPU correctness check: the CUDA addon against the TypeScript reference (shared/numerics) on fresh
  * random inputs. Bit-exact: activation planes, scales, zeros, code sums and the integer accumulators
- * for every (p, q) in 1..8 x 1..8 over ragged shapes (M = 1, 3, 17, 64, 100, 2048); the tiled large-M kernel
+ * for every (p, q) in 1..8 x 1..8 over ragged shapes (M = 1, 3, 17, 64, 100, 2048), plus activation-side cases
+ * for the many-token quantize kernel (every q, K % 8 == 0 or not, power-of-two weight groups); the tiled large-M kernel
  * (M >= 64, epilogue fused) must give the same fp16 bits as the split-K kernel + separate epilogue whose
  * accumulators are checked bit-exact, for every (p, q) at M = 64/100 and ragged N/K; fp16 outputs within
  * rounding; weight-only (A16) outputs within fp16 rounding of the f32 reference; repeated runs
@@ -235,6 +236,26 @@ function tiledCases(): Case[] {
   return cases;
 }
 
+/**
+ * Activation quantize + pack at M >= 16 (act-quant-warp.cuh: warps per token, one plane word per lane):
+ * every activation width, K with and without a partial last word (K % 8 == 0 is that kernel's
+ * condition), per-channel and power-of-two weight groups (its code sums), and M that leaves CTAs
+ * partly empty. checkBtc compares planes, scales, zeros and sums bit for bit. N is small: the
+ * activation side is what these cases are for.
+ */
+function actQuantCases(): Case[] {
+  const cases: Case[] = [];
+  for (let q = 1; q <= 8; q++) {
+    for (let r = 0; r < (quick ? 1 : 2); r++) {
+      const m = pick(quick ? [16, 33] : [16, 33, 100, 2048]);
+      const k = pick(m >= 2048 ? [8, 1000, 1032] : [8, 64, 1000, 1032, 4096]);
+      const group = pick([k, k, 32, 64, 256, 1024].filter((g) => g <= k));
+      cases.push({ p: rng.int(1, 8), q, m, n: rng.int(1, 24), k, group, actGroup: k });
+    }
+  }
+  return cases;
+}
+
 function a16Cases(): Case[] {
   const cases: Case[] = [];
   for (let p = 1; p <= 8; p++) {
@@ -256,7 +277,7 @@ async function main(): Promise<void> {
   }
   console.log(`device: ${backend.device.name} (sm ${backend.device.computeCapability}, ${backend.device.smCount} SMs); seed ${seed}${quick ? '; quick' : ''}; tiled kernel: ${TILED_MODE}`);
   const t0 = performance.now();
-  for (const c of [...btcCases(), ...tiledCases()]) {
+  for (const c of [...btcCases(), ...tiledCases(), ...actQuantCases()]) {
     await checkBtc(c);
   }
   for (const c of a16Cases()) await checkA16(c);

@@ -7,13 +7,16 @@ shifts, xor-shuffle sums, owner lanes), and compares the integer group accumulat
 It checks the layout and reduction logic without a GPU (not the PTX itself, not timing); run it after
 changing the tile constants or the swizzle. Needs numpy. Slow (pure Python): small shapes only.
 
-    python3 scripts/gpu/emulate-tiled.py [SEED] [CASE_INDEX | flush]   (flush: only the flush, every (R, Rp))
+    [ABQ_BTC_TILED_CTA=128x256] python3 scripts/gpu/emulate-tiled.py [SEED] [CASE_INDEX | flush]
+    (flush: only the flush, every (R, Rp); the variable picks the CTA shape, as in the kernel)
 """
-import numpy as np, sys
+import numpy as np, os, sys
 rng = np.random.default_rng(int(sys.argv[1]) if len(sys.argv) > 1 else 1)
-# Mirrors the constexpr constants of btc-tiled-kernel.cuh (change both together).
-kCtaRows, kCtaCols, kRowUnits, kStageWords = 128, 256, 4, 16
-WM, WN, MT, NT = 2, 4, 4, 8
+# Mirrors the constexpr constants of btc-tiled-kernel.cuh (change both together). The CTA shape follows
+# the kernel's ABQ_BTC_TILED_CTA: 128 x 128 (2 x 2 warps) by default, 128 x 256 (2 x 4 warps) when set.
+WM, MT, NT = 2, 4, 8
+WN = 4 if os.environ.get('ABQ_BTC_TILED_CTA') == '128x256' else 2
+kCtaRows, kCtaCols, kRowUnits, kStageWords = WM * MT * 16, WN * NT * 8, 4, 16
 def pow2(v):
     r = 1
     while r < v: r *= 2
@@ -125,11 +128,11 @@ def run(m, n, k, p, q, group):
     for bx in range(gx):
         for by in range(gy):
             tokenBase, outBase = bx*tokensPerCta, by*outsPerCta
-            S = np.zeros((8, 32, MT, NT, 4), dtype=np.int64)
+            S = np.zeros((WM * WN, 32, MT, NT, 4), dtype=np.int64)
             group_cur = 0; totalChunks = 2 * (wordsPad // kStageWords)
             nextBoundary = groupChunks if groups > 1 else totalChunks
             def flush(gi):
-                for warp in range(8):
+                for warp in range(WM * WN):
                     warpRow = (warp // WN) * MT * 16; warpCol = (warp % WN) * NT * 8
                     sums, _ = flush_warp(S[warp], R, Rp, warpRow, warpCol)
                     for (tl, nl), val in sums.items():
@@ -157,7 +160,7 @@ def run(m, n, k, p, q, group):
                     return outr
                 for half in range(2):
                     chunk = 2*step + half
-                    for warp in range(8):
+                    for warp in range(WM * WN):
                         warpRow = (warp // WN) * MT * 16; warpCol = (warp % WN) * NT * 8
                         af = []
                         for mt in range(MT):

@@ -53,8 +53,14 @@ async function generate(engine: CudaBatchEngine, prompts: number[][], steps: num
   return out;
 }
 
-async function checkModel(e: EngineExpectation): Promise<string> {
-  const engine = await CudaBatchEngine.load(e.dir, { modelId: e.name, maxSeqs: 8, maxBatchTokens: 512, numBlocks: 256, blockSize: BLOCK });
+/**
+ * exact: f32 KV cache (attention in f64): tokens must equal the reference's. Default (fp16 KV cache):
+ * tokens may part from the reference where an fp16-rounded key/value flips an activation code near a
+ * rounding boundary; the step where they part is reported, perplexity must still be within 0.1%.
+ */
+async function checkModel(e: EngineExpectation, exact: boolean): Promise<string> {
+  const mode = exact ? 'f32 KV' : 'fp16 KV';
+  const engine = await CudaBatchEngine.load(e.dir, { modelId: e.name, maxSeqs: 8, maxBatchTokens: 512, numBlocks: 256, blockSize: BLOCK, kvF32: exact });
   const span = 16;  // blocks per sequence: 256 positions
   const steps = e.refGreedy[0].length;
   const summary: string[] = [];
@@ -65,20 +71,21 @@ async function checkModel(e: EngineExpectation): Promise<string> {
       const [toks] = await generate(engine, [e.prompts[i]], steps, span, () => GREEDY);
       single.push(toks);
       const dRef = firstDiff(toks, e.refGreedy[i]), dWasm = firstDiff(toks, e.wasmGreedy[i]);
-      if (dRef >= 0) fail(`${e.name} prompt ${i}: greedy tokens differ from the reference at step ${dRef} (cuda ${toks.slice(dRef, dRef + 4)} vs ref ${e.refGreedy[i].slice(dRef, dRef + 4)})`);
-      if (dWasm >= 0) fail(`${e.name} prompt ${i}: greedy tokens differ from the WASM engine at step ${dWasm}`);
+      if (exact && dRef >= 0) fail(`${e.name} (${mode}) prompt ${i}: greedy tokens differ from the reference at step ${dRef} (cuda ${toks.slice(dRef, dRef + 4)} vs ref ${e.refGreedy[i].slice(dRef, dRef + 4)})`);
+      if (exact && dWasm >= 0) fail(`${e.name} (${mode}) prompt ${i}: greedy tokens differ from the WASM engine at step ${dWasm}`);
     }
-    summary.push(`greedy ${e.prompts.length}x${steps} ${single.every((t, i) => firstDiff(t, e.refGreedy[i]) < 0) ? 'same as ref' : 'DIFFER'}`);
+    const parts = single.map((t, i) => firstDiff(t, e.refGreedy[i]));
+    summary.push(`greedy ${e.prompts.length}x${steps} ${parts.every((d) => d < 0) ? 'same as ref and wasm' : `part from ref at steps ${parts.map((d) => (d < 0 ? '-' : d)).join(',')}`}`);
     // Batched vs unbatched.
     const batched = await generate(engine, e.prompts, steps, span, () => GREEDY);
     const bd = batched.map((t, i) => firstDiff(t, single[i]));
-    if (bd.some((d) => d >= 0)) fail(`${e.name}: batched decode differs from unbatched at steps ${bd}`);
+    if (bd.some((d) => d >= 0)) fail(`${e.name} (${mode}): batched decode differs from unbatched at steps ${bd}`);
     summary.push(`batched ${bd.every((d) => d < 0) ? 'same' : 'DIFFER'}`);
     // Seeded sampling with the reference's uniforms.
     const sp = e.sampled;
     const [sampled] = await generate(engine, [sp.prompt], sp.tokens.length, span, (_, s) => ({ temperature: 0.8, topK: 40, topP: 0.9, uniform: sp.uniforms[s], logprob: false }));
     const ds = firstDiff(sampled, sp.tokens);
-    if (ds >= 0) fail(`${e.name}: sampled tokens differ from the reference at step ${ds}`);
+    if (exact && ds >= 0) fail(`${e.name} (${mode}): sampled tokens differ from the reference at step ${ds}`);
     summary.push(`sampled ${ds < 0 ? 'same' : `differ@${ds}`}`);
     // Perplexity through the engine's logits.
     let nll = 0, targets = 0;
@@ -91,15 +98,15 @@ async function checkModel(e: EngineExpectation): Promise<string> {
     }
     const ppl = Math.exp(nll / targets);
     const rel = Math.abs(ppl / e.refPpl - 1);
-    if (!(rel <= PPL_TOLERANCE)) fail(`${e.name}: perplexity ${ppl.toFixed(5)} vs reference ${e.refPpl.toFixed(5)} (${(rel * 100).toFixed(4)}% > 0.1%)`);
+    if (!(rel <= PPL_TOLERANCE)) fail(`${e.name} (${mode}): perplexity ${ppl.toFixed(5)} vs reference ${e.refPpl.toFixed(5)} (${(rel * 100).toFixed(4)}% > 0.1%)`);
     summary.push(`ppl ${ppl.toFixed(4)} vs ref ${e.refPpl.toFixed(4)} (${(rel * 100).toFixed(4)}%, ${targets} tokens)`);
     summary.push(`graphed steps ${engine.graphedSteps}`);
     const info = engine.nativeInfo();
-    summary.push(info.description);
+    if (exact) summary.push(info.description);
   } finally {
     await engine.close();
   }
-  return `${e.name}: ${summary.join('; ')}`;
+  return `${e.name} [${mode}]: ${summary.join('; ')}`;
 }
 
 /** More sequences than KV blocks: the scheduler must queue or preempt; every request completes. */
@@ -131,10 +138,12 @@ async function main(): Promise<void> {
   const file = process.argv[2] ?? '.device/engine-expect.json';
   const all = JSON.parse(await readFile(file, 'utf8')) as EngineExpectation[];
   for (const e of all) {
-    try {
-      console.log(await checkModel(e));
-    } catch (err) {
-      fail(`${e.name}: ${(err as Error).stack ?? err}`);
+    for (const exact of [true, false]) {
+      try {
+        console.log(await checkModel(e, exact));
+      } catch (err) {
+        fail(`${e.name}: ${(err as Error).stack ?? err}`);
+      }
     }
   }
   try {

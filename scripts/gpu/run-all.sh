@@ -40,7 +40,7 @@ cat "$OUT/device.txt"
 
 if [ "$MODE" = engine ] || [ "$MODE" = engine-quick ]; then
   echo "== engine checks (stories260K configs vs reference / WASM tokens and perplexity)"
-  node .device/engine-check.mjs .device/engine-expect.json > "$OUT/engine-check.log" 2>&1 || status=1
+  timeout "${ABQ_ENGINE_CHECK_S:-300}" node .device/engine-check.mjs .device/engine-expect.json > "$OUT/engine-check.log" 2>&1 || status=1
   grep -E "^(FAIL|engine-check|stress|stories)" "$OUT/engine-check.log" | cut -c1-400 | head -40
   echo "== engine benchmark (synthetic LLaMA-2-7B shape)"
   if [ -z "${ABQ_CUBLAS:-}" ]; then
@@ -49,7 +49,7 @@ if [ "$MODE" = engine ] || [ "$MODE" = engine-quick ]; then
     done
   fi
   q=""; [ "$MODE" = engine-quick ] && q="--quick"
-  "$ENGINE_BENCH" $q --out "$OUT/engine-bench.jsonl" 2> "$OUT/engine-bench.err" > /dev/null || status=1
+  timeout "${ABQ_ENGINE_BENCH_S:-400}" "$ENGINE_BENCH" $q --out "$OUT/engine-bench.jsonl" 2> "$OUT/engine-bench.err" > /dev/null || status=1
   cat "$OUT/engine-bench.err"
   exit $status
 fi
@@ -60,6 +60,9 @@ if [ "$MODE" = all ] || [ "$MODE" = check ]; then
   [ "${PIPESTATUS[0]}" = 0 ] || status=1
   echo "== repeat with a new seed (default kernel table)"
   node .device/gpu-check.mjs --quick 2>&1 | tee -a "$OUT/check.log" | grep -E "^(device|FAIL|check)" | head -20
+  [ "${PIPESTATUS[0]}" = 0 ] || status=1
+  echo "== repeat with the 128x256 tiled CTA (ABQ_BTC_TILED_CTA, kept for benchmark comparisons)"
+  ABQ_BTC_TILED=$TILED_CHECK ABQ_BTC_TILED_CTA=128x256 node .device/gpu-check.mjs --quick 2>&1 | tee -a "$OUT/check.log" | grep -E "^(FAIL|check)" | head -20
   [ "${PIPESTATUS[0]}" = 0 ] || status=1
   for tool in memcheck racecheck; do
     echo "== compute-sanitizer $tool (quick set)"

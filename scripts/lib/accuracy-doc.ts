@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { machineLine } from './bench-doc.ts';
 import { accuracyJobs, type AccuracyJob } from './accuracy-jobs.ts';
-import { INT_SIM_BOUND, beatsRtn, fmtPpl, jobLabel, largestIntDelta, missingRows, notBeatingRtn, recordLookup, relDelta, remakeSummary, type Measured, type RecordLookup } from './accuracy-summary.ts';
+import { INT_SIM_BOUND, beatsRtn, fmtPpl, jobLabel, largestIntDelta, missingRows, notBeatingRtn, plural, recordLookup, relDelta, remakeSummary, type Measured, type RecordLookup } from './accuracy-summary.ts';
 import { methodTraits } from '../../shared/quant/methods.ts';
 
 export const ACCURACY_MD = fileURLToPath(new URL('../../docs/ACCURACY.md', import.meta.url));
@@ -32,7 +32,7 @@ function timeCell(method: string, q?: AccuracyRecord): string {
 function statusLines(get: RecordLookup, jobs: AccuracyJob[]): string[] {
   const missing = missingRows(get, jobs);
   const parts = ([['TinyStories', missing.quant], ['integer path', missing.int], ['WikiText-2', missing.wiki]] as const)
-    .filter(([, rows]) => rows.length).map(([col, rows]) => `${col}: ${rows.length} of ${jobs.length - (col === 'integer path' ? 1 : 0)} rows (${rows.map(jobLabel).join(', ')})`);
+    .filter(([, rows]) => rows.length).map(([col, rows]) => `${col}: ${rows.length} of ${jobs.length - (col === 'integer path' ? 1 : 0)} (${rows.map(jobLabel).join(', ')})`);
   return parts.length ? [`**Partial run**: rows without a figure (shown as -): ${parts.join('; ')}. "About this run" says why.`] : ['Complete run: every row has its TinyStories, integer-path and WikiText-2 figure.'];
 }
 
@@ -41,14 +41,14 @@ function summaryLines(records: AccuracyRecord[], get: RecordLookup, jobs: Accura
   const worst = largestIntDelta(get, jobs);
   if (worst) {
     const within = Math.abs(worst.delta) <= INT_SIM_BOUND;
-    out.push(`- Integer path vs simulated path (same packed folder, first 100 stories): ${worst.count} folders compared; the largest relative difference is ${(worst.delta * 100).toFixed(3)}% (${jobLabel(worst.job)}), ${within ? 'within' : 'OUTSIDE'} the ${(INT_SIM_BOUND * 100).toFixed(1)}% bound.`);
+    out.push(`- Integer path vs simulated path (same packed folder, first 100 stories): ${plural(worst.count, 'folder')} compared; the largest relative difference is ${(worst.delta * 100).toFixed(3)}% (${jobLabel(worst.job)}), ${within ? 'within' : 'OUTSIDE'} the ${(INT_SIM_BOUND * 100).toFixed(1)}% bound.`);
   }
   const re = remakeSummary(records);
   if (re.checked.length || re.unchecked.length) {
     const exact = re.checked.filter((c) => c.ppl === c.recorded).length;
     const maxRel = Math.max(0, ...re.checked.map((c) => Math.abs(c.ppl - c.recorded) / c.recorded));
-    out.push(`- Determinism: ${re.checked.length + re.unchecked.length} packed folders that had not been kept were re-made from the settings in their quant records (samples, epochs; seed 0).` +
-      (re.checked.length ? ` ${re.checked.length} were checked against their recorded TinyStories perplexity: ${exact === re.checked.length ? 'all identical to the last bit' : `${exact} identical, largest relative difference ${maxRel.toExponential(2)}`} (${re.checked.map((c) => c.job).join(', ')}).` : '') +
+    out.push(`- Determinism: ${plural(re.checked.length + re.unchecked.length, 'packed folder')} that had not been kept ${re.checked.length + re.unchecked.length === 1 ? 'was' : 'were'} re-made from the settings in their quant records (samples, epochs; seed 0).` +
+      (re.checked.length ? ` ${re.checked.length} ${re.checked.length === 1 ? 'was' : 'were'} checked against their recorded TinyStories perplexity: ${exact === re.checked.length ? 'all identical to the last bit' : `${exact} identical, largest relative difference ${maxRel.toExponential(2)}`} (${re.checked.map((c) => c.job).join(', ')}).` : '') +
       (re.unchecked.length ? ` Not checked (the 500-story evaluation was skipped for time): ${re.unchecked.join(', ')}.` : ''));
   }
   for (const [metric, name] of [['quant', 'TinyStories'], ['wiki', 'WikiText-2']] as const) {

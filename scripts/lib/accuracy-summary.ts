@@ -23,6 +23,7 @@ export const jobLabel = (j: AccuracyJob): string => (j.config ? `${j.config.labe
 
 export interface MissingRows { quant: AccuracyJob[]; int: AccuracyJob[]; wiki: AccuracyJob[] }
 
+/** Table rows (full precision included where the page shows it: TinyStories and WikiText) without a figure. */
 export function missingRows(get: RecordLookup, jobs = accuracyJobs()): MissingRows {
   const lacks = (m: AccuracyRecord['metric']) => jobs.filter((j) => !(j.method === 'fp' && m === 'int') && !get(j.id, m));
   return { quant: lacks('quant'), int: lacks('int'), wiki: lacks('wiki') };
@@ -72,3 +73,6 @@ export function notBeatingRtn(get: RecordLookup, metric: 'quant' | 'wiki', jobs 
 }
 
 export const fmtPpl = (v?: number): string => (v === undefined ? '-' : v >= 1000 ? v.toExponential(2) : v.toFixed(4));
+
+/** "1 folder" / "3 folders". */
+export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;

@@ -11,7 +11,7 @@ import { serve } from '@hono/node-server';
 import { nodeRequestIO } from '../../edge/node-request-io.ts';
 import { createNodeHttpFetch } from '../../edge/node-fetch.ts';
 import { ApiError, toApiError } from '../../edge/errors.ts';
-import { apiCors } from '../../edge/middleware/cors.ts';
+import { apiCors, jsonResponse } from '../../edge/middleware/cors.ts';
 
 const servers: http.Server[] = [];
 afterEach(async () => {
@@ -109,9 +109,23 @@ describe('createNodeHttpFetch', () => {
 });
 
 describe('apiCors', () => {
+  it('jsonResponse keeps its headers one plain record through @hono/node-server, CORS included', async () => {
+    const app = new Hono();
+    app.use('*', apiCors({ allowHeaders: ['authorization'], exposeHeaders: ['x-abq-backend'] }));
+    app.post('/fast', (c) => jsonResponse(c, { auth: nodeRequestIO.header(c, 'authorization') ?? null }, 200, { 'x-abq-backend': 'node:a' }));
+    const url = await listen(app);
+    const res = await fetch(`${url}/fast`, { method: 'POST', headers: { authorization: 'Bearer k' }, body: '{}' });
+    expect(await res.json()).toEqual({ auth: 'Bearer k' });
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect(res.headers.get('access-control-expose-headers')).toBe('x-abq-backend');
+    expect(res.headers.get('x-abq-backend')).toBe('node:a');
+    expect(res.headers.get('content-length')).toBe(String('{"auth":"Bearer k"}'.length));
+  });
+
   const app = new Hono();
   app.use('*', apiCors({ allowHeaders: ['authorization', 'content-type'], exposeHeaders: ['x-abq-served-by'] }));
   app.get('/ok', (c) => c.json({ ok: true }, 200, { 'x-abq-served-by': 'gpu' }));
+  app.get('/fast', (c) => jsonResponse(c, { ok: true }, 201, { 'x-abq-served-by': 'gpu' }));
   app.get('/fail', () => {
     throw new ApiError('no', { type: 'authentication_error', code: 'missing_api_key' });
   });
@@ -123,6 +137,10 @@ describe('apiCors', () => {
       expect(res.headers.get('access-control-allow-origin')).toBe('*');
       expect(res.headers.get('access-control-expose-headers')).toBe('x-abq-served-by');
     }
+    const fast = await app.request('/fast');
+    expect(fast.status).toBe(201);
+    expect(await fast.json()).toEqual({ ok: true });
+    expect(Object.fromEntries(fast.headers)).toMatchObject({ 'access-control-allow-origin': '*', 'access-control-expose-headers': 'x-abq-served-by', 'content-type': 'application/json', 'x-abq-served-by': 'gpu' });
     const pre = await app.request('/ok', { method: 'OPTIONS', headers: { origin: 'https://example.com', 'access-control-request-method': 'POST' } });
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-headers')).toBe('authorization,content-type');

@@ -55,6 +55,21 @@ const SIMD_PROBE = new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
 ]);
 
+/** Smallest module using i8x16.relaxed_swizzle: validates only where relaxed SIMD is on. */
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 0, 253, 15, 65, 0, 253, 15,
+  253, 128, 2, 11,
+]);
+
+/** Relaxed SIMD (on by default from V8 11.4: Node 22, Chromium 114; Node 20 needs --experimental-wasm-relaxed-simd). */
+export function relaxedSimdSupported(): boolean {
+  try {
+    return WebAssembly.validate(RELAXED_SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
+
 export function simdSupported(): boolean {
   try {
     return WebAssembly.validate(SIMD_PROBE);

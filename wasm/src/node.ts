@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { simdSupported, type KernelFlavor } from './kernels.ts';
+import { relaxedSimdSupported, simdSupported, type KernelFlavor } from './kernels.ts';
 import { readPackedModel } from '../../shared/format/packed-dir.ts';
 import { createWasmEngine, type EngineOptions, type WasmEngine } from './engine.ts';
 import { fromPackedModel } from './model-source.ts';
@@ -18,11 +18,22 @@ export function kernelPath(flavor: KernelFlavor): string {
   return `${WASM_BUILD_DIR}kernels-${flavor}.wasm`;
 }
 
-/** Compiled kernel module of the given flavor (default: SIMD where supported). */
-export async function loadKernelModule(flavor: KernelFlavor = simdSupported() ? 'simd' : 'scalar'): Promise<{ module: WebAssembly.Module; flavor: KernelFlavor }> {
+/** The SIMD build with relaxed table lookups (same ABI and results as kernels-simd.wasm). */
+export const RELAXED_SIMD_KERNEL_PATH = `${WASM_BUILD_DIR}kernels-simd-relaxed.wasm`;
+
+/**
+ * Compiled kernel module of the given flavor (default: SIMD where supported). For 'simd', the
+ * relaxed-SIMD build is taken where the engine supports relaxed SIMD and it was built (unless
+ * `relaxed` is false); its lookups are faster, its integers the same.
+ */
+export async function loadKernelModule(flavor: KernelFlavor = simdSupported() ? 'simd' : 'scalar',
+  relaxed: boolean = relaxedSimdSupported()): Promise<{ module: WebAssembly.Module; flavor: KernelFlavor; relaxed: boolean }> {
+  if (flavor === 'simd' && relaxed && existsSync(RELAXED_SIMD_KERNEL_PATH)) {
+    return { module: await WebAssembly.compile(await readFile(RELAXED_SIMD_KERNEL_PATH)), flavor, relaxed: true };
+  }
   const file = kernelPath(flavor);
   if (!existsSync(file)) throw new Error(`${file} is missing: build the kernels with \`npm run build:wasm\``);
-  return { module: await WebAssembly.compile(await readFile(file)), flavor };
+  return { module: await WebAssembly.compile(await readFile(file)), flavor, relaxed: false };
 }
 
 /**

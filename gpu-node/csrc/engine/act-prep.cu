@@ -76,13 +76,22 @@ __global__ void __launch_bounds__(kThreads) prepKernel(const PrepSource src, con
   const int qmax = (1 << dst.bits) - 1;
   const int aGroups = (k + dst.actGroup - 1) / dst.actGroup;
   const int sGroups = (k + dst.sumGroup - 1) / dst.sumGroup;
-  for (int g = warp; g < aGroups; g += kWarps) {
+  // Per-token (one group): the whole CTA reduces min/max; else one warp per group.
+  __shared__ float redMn[kWarps], redMx[kWarps];
+  const bool whole = aGroups == 1;
+  for (int g = whole ? 0 : warp; g < aGroups; g += kWarps) {
     const int k0 = g * dst.actGroup, k1 = min(k, k0 + dst.actGroup);
     float mn = INFINITY, mx = -INFINITY;
-    for (int i = k0 + lane; i < k1; i += 32) { mn = fminf(mn, row[i]); mx = fmaxf(mx, row[i]); }
+    for (int i = k0 + (whole ? threadIdx.x : lane); i < k1; i += whole ? kThreads : 32) { mn = fminf(mn, row[i]); mx = fmaxf(mx, row[i]); }
     for (int o = 16; o > 0; o >>= 1) {
       mn = fminf(mn, __shfl_xor_sync(0xffffffffu, mn, o));
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
+    }
+    if (whole) {
+      if (lane == 0) { redMn[warp] = mn; redMx[warp] = mx; }
+      __syncthreads();
+      if (threadIdx.x != 0) break;
+      for (int w = 1; w < kWarps; w++) { mn = fminf(mn, redMn[w]); mx = fmaxf(mx, redMx[w]); }
     }
     if (lane == 0) {
       const float lo = fminf(0.f, mn), hi = fmaxf(0.f, mx);

@@ -37,7 +37,29 @@ __global__ void __launch_bounds__(kWarps * 32) denseKernel(const float* __restri
 #pragma unroll
   for (int t = 0; t < kTokens; t++) acc[t] = 0;
   const W* wr = w + static_cast<size_t>(col) * k;
-  for (int i = lane; i < k; i += 32) {
+  int kDone = 0;
+  if constexpr (sizeof(W) == 2) {
+    // fp16 rows with K % 8 == 0: 16-byte weight loads (8 halves) per lane, x as two float4 per token.
+    if (k % 8 == 0) {
+      for (int i = lane * 8; i < k; i += 32 * 8) {
+        const uint4 raw = *reinterpret_cast<const uint4*>(wr + i);
+        const __half2* h2 = reinterpret_cast<const __half2*>(&raw);
+        float wv[8];
+#pragma unroll
+        for (int j = 0; j < 4; j++) { const float2 f = __half22float2(h2[j]); wv[2 * j] = f.x; wv[2 * j + 1] = f.y; }
+#pragma unroll
+        for (int t = 0; t < kTokens; t++) {
+          if (t < tokens) {
+            const float4* xr = reinterpret_cast<const float4*>(x + static_cast<size_t>(t0 + t) * k + i);
+            const float4 a = xr[0], b = xr[1];
+            acc[t] += a.x * wv[0] + a.y * wv[1] + a.z * wv[2] + a.w * wv[3] + b.x * wv[4] + b.y * wv[5] + b.z * wv[6] + b.w * wv[7];
+          }
+        }
+      }
+      kDone = k;
+    }
+  }
+  for (int i = kDone + lane; i < k; i += 32) {
     const A wv = toF(wr[i]);
 #pragma unroll
     for (int t = 0; t < kTokens; t++)

@@ -171,8 +171,10 @@ class CreateEngineWorker : public Napi::AsyncWorker {
     auto* h = new EngineHandle();
     h->engine = std::move(engine_);
     auto ext = Napi::External<EngineHandle>::New(Env(), h, [](Napi::Env, EngineHandle* p) {
-      std::lock_guard<std::mutex> lock(p->mutex);
-      p->engine.reset();
+      {
+        std::lock_guard<std::mutex> lock(p->mutex);  // released before the handle (and its mutex) is freed
+        p->engine.reset();
+      }
       delete p;
     });
     deferred_.Resolve(ext);

@@ -175,6 +175,7 @@ Engine::Engine(const HostModel& model, const EngineOptions& opts) : cfg_(model.c
 
 Engine::~Engine() {
   for (auto& [b, g] : graphs_) cudaGraphExecDestroy(g);
+  for (cudaEvent_t e : eventPool_) cudaEventDestroy(e);
   layers_.clear(); lmHead_.reset();
   for (void* p : allocations_) cudaFree(p);
   if (hostStage_) cudaFreeHost(hostStage_);
@@ -202,12 +203,35 @@ void Engine::allocStaging() {
   dOutLogprobs_ = reinterpret_cast<float*>(devStage_ + offOutLogprobs_);
 }
 
+void Engine::mark(const char* op) {
+  if (!profiling_) return;
+  if (marks_.size() == eventPool_.size()) {
+    cudaEvent_t e = nullptr;
+    CUDA_CHECK(cudaEventCreate(&e));
+    eventPool_.push_back(e);
+  }
+  cudaEvent_t e = eventPool_[marks_.size()];
+  CUDA_CHECK(cudaEventRecord(e, stream_));
+  marks_.emplace_back(op, e);
+}
+
+void Engine::collectProfile() {
+  for (size_t i = 1; i < marks_.size(); i++) {
+    float ms = 0;
+    CUDA_CHECK(cudaEventElapsedTime(&ms, marks_[i - 1].second, marks_[i].second));
+    profMs_[marks_[i].first] += ms;
+  }
+  marks_.clear();
+}
+
 void Engine::forward(int t, int rows, bool sample) {
   const ModelConfig& c = cfg_;
   const int qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim, I = c.ffn;
   const size_t elem = opts_.kvF32 ? 4 : 2;
   const TokenMeta meta{dTokens_, dPositions_, dSeqOf_, dTables_, maxBps_, opts_.blockSize};
+  mark("start");
   embedRows(embed_, dTokens_, t, c.dim, hidden_, stream_);
+  mark("embed");
   const PrepSource plain{kPrepRow, nullptr, 0, nullptr, 0, nullptr, 0, nullptr};
   for (int l = 0; l < c.layers; l++) {
     const Layer& L = layers_[l];
@@ -227,13 +251,17 @@ void Engine::forward(int t, int rows, bool sample) {
       L.v->forward(n1, t, vb, nullptr, arena_, stream_);
       q = qb; k = kb; v = vb; qs = qDim; ks = vs = kvDim;
     }
+    mark("qkv (norm+quant, gemm, epilogue)");
     char* kc = kCache_ + layerKvElems_ * l * elem;
     char* vc = vCache_ + layerKvElems_ * l * elem;
     ropeAndStore(q, qs, k, ks, v, vs, t, c.heads, c.kvHeads, c.headDim, cos_, sin_, meta, kc, vc, opts_.kvF32, qRot_, stream_);
+    mark("rope+kv store");
     pagedAttention(qRot_, t, c.heads, c.kvHeads, c.headDim, meta, kc, vc, opts_.kvF32, att_, stream_);
+    mark("attention");
     PrepSource a = plain;
     a.x = att_; a.xStride = qDim;
     L.o->forward(a, t, hidden_, hidden_, arena_, stream_);
+    mark("o (quant, gemm, epilogue+residual)");
     PrepSource n2 = n1;
     n2.normW = L.postNorm;
     PrepSource sw = plain;
@@ -247,12 +275,16 @@ void Engine::forward(int t, int rows, bool sample) {
       L.up->forward(n2, t, ub, nullptr, arena_, stream_);
       sw.x = guBuf_; sw.xStride = I; sw.x2 = ub; sw.x2Stride = I;
     }
+    mark("gate_up (norm+quant, gemm, epilogue)");
     L.down->forward(sw, t, hidden_, hidden_, arena_, stream_);
+    mark("down (swiglu+quant, gemm, epilogue+residual)");
   }
   PrepSource fin = plain;
   fin.mode = kPrepNorm; fin.x = hidden_; fin.xStride = c.dim; fin.normW = finalNorm_; fin.eps = c.rmsEps; fin.rowIndex = dRowIndex_;
   lmHead_->forward(fin, rows, logits_, nullptr, arena_, stream_);
+  mark("final norm + lm_head");
   if (sample) sampleRows(logits_, rows, c.vocab, dParams_, sampleScratch_, dOutTokens_, dOutLogprobs_, stream_);
+  mark("sampling");
 }
 
 StepOut Engine::step(const StepIn& in) {
@@ -305,7 +337,7 @@ StepOut Engine::step(const StepIn& in) {
   if (expectStart != T) throw AbqError("step: sequences cover " + num(expectStart) + " of " + num(T) + " tokens");
   if (in.allLogits) { rows = T; for (int i = 0; i < T; i++) hRows[i] = i; }
   StepOut out;
-  const bool useGraph = decodeOnly && opts_.graphs;
+  const bool useGraph = decodeOnly && opts_.graphs && !profiling_;
   int runT = T, runRows = rows;
   if (useGraph) {  // pad to the bucket: padding rows decode token 0 at position 0 into the trash block
     const int B = graphBucket(S, opts_.maxSeqs);
@@ -347,6 +379,7 @@ StepOut Engine::step(const StepIn& in) {
                                cudaMemcpyDeviceToHost, stream_));
   }
   CUDA_CHECK(cudaStreamSynchronize(stream_));
+  if (profiling_) collectProfile();
   if (!in.allLogits) {
     const int* oT = reinterpret_cast<const int*>(hostStage_ + offOutTokens_);
     const float* oL = reinterpret_cast<const float*>(hostStage_ + offOutLogprobs_);

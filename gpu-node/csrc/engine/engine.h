@@ -34,6 +34,12 @@ class Engine {
   double weightStreamBytes() const { return streamBytes_; }
   std::string description() const { return description_; }
   int graphsCaptured() const { return static_cast<int>(graphs_.size()); }
+  /**
+   * Per-op GPU time (ms) summed over the eager (non-graph) steps since the last call, when profiling is on
+   * (events between ops: for finding where a step's time goes; graphs are off while profiling).
+   */
+  void setProfiling(bool on) { profiling_ = on; profMs_.clear(); }
+  std::map<std::string, double> takeProfile() { auto p = profMs_; profMs_.clear(); return p; }
 
  private:
   struct Layer {
@@ -43,6 +49,8 @@ class Engine {
   struct Staging;  // host-pinned / device mirror of one step's inputs and outputs
 
   void forward(int t, int rows, bool sample);
+  void mark(const char* op);  // profiling: an event after `op`
+  void collectProfile();
   void allocStaging();
   template <typename T> T* devAlloc(size_t count);
 
@@ -68,6 +76,10 @@ class Engine {
   size_t offTokens_, offPositions_, offSeqOf_, offRowIndex_, offTables_, offParams_, offOutTokens_, offOutLogprobs_, inputBytes_;
   std::map<int, cudaGraphExec_t> graphs_;
   std::map<int, bool> warmed_;
+  bool profiling_ = false;
+  std::vector<cudaEvent_t> eventPool_;
+  std::vector<std::pair<const char*, cudaEvent_t>> marks_;
+  std::map<std::string, double> profMs_;
   MemoryPlan mem_;
   double streamBytes_ = 0;
   std::string description_;

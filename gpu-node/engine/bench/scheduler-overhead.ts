@@ -12,8 +12,9 @@ import { machineLine, median, replaceBenchSection } from '../../../scripts/lib/b
 
 const CONCURRENCY = [1, 8, 32, 64, 256];
 const PROMPT_TOKENS = 16;
-const GEN_TOKENS = 256;
+const GEN_TOKENS = 1024;
 const RUNS = 5;
+const WARMUP_RUNS = 3;
 const VOCAB = 32000;
 const BLOCK_SIZE = 16;
 
@@ -70,6 +71,11 @@ async function bare(c: number): Promise<{ msPerStep: number; steps: number }> {
 }
 
 async function main(): Promise<void> {
+  // Warm-up: let the JIT compile both paths before anything is timed.
+  for (let r = 0; r < WARMUP_RUNS; r++) {
+    await scheduled(64);
+    await bare(64);
+  }
   const rows: string[] = [];
   console.log('streams | scheduler ms/step | bare loop ms/step | overhead ms/step | tokens/s through the scheduler');
   for (const c of CONCURRENCY) {
@@ -90,7 +96,7 @@ async function main(): Promise<void> {
 \`npm run bench:scheduler\` (gpu-node/engine/bench/scheduler-overhead.ts) on ${machineLine()}. The scheduler
 drives an engine that answers every step at once: ${PROMPT_TOKENS}-token prompts, ${GEN_TOKENS} tokens per stream,
 half the streams sampled (temperature 0.8), half greedy; the baseline is a bare loop handing the engine the same
-batches with no admission, block tables, RNG or streams, in the same run. Medians of ${RUNS} runs. The overhead is
+batches with no admission, block tables, RNG or streams, in the same run. Medians of ${RUNS} runs after ${WARMUP_RUNS} warm-up runs. The overhead is
 what the TypeScript side adds to each engine step (a GPU decode step of a 7B model takes milliseconds).
 
 | streams | scheduler ms/step | bare loop ms/step | overhead ms/step | tokens/s through the scheduler |

@@ -9,6 +9,7 @@
  * combine by Horner in u16 lanes split even/odd rows (<= 240 * (2^p - 1) <= 61200), the u16 lanes are
  * widened into u32 before they can overflow, and the high-nibble sums enter as << 4 in u32.
  * Activations of q <= 4 bits have no high nibble: those lookups are skipped (their tables are zero).
+ * Instruction counts per weight byte, next to the plane-pair variant and the other paths: lutpairs.ts.
  */
 import { LUT_ROWS, LUT_STEP_CPS } from '../layout';
 
@@ -16,6 +17,13 @@ const U16_MAX: i32 = 65535;
 /** Largest sum of four u8 lookups (four 60s). */
 const STEP_U8_MAX: i32 = 240;
 const CHUNK_TABLE_BYTES: i32 = 32;
+
+/** One table lookup; indices are < 16, so the relaxed form (a bare pshufb) gives the same bytes. */
+// @ts-ignore: decorator
+@inline function look(table: v128, idx: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i8x16.relaxed_swizzle(table, idx);
+  return i8x16.swizzle(table, idx);
+}
 
 /** Lane i is all ones where bit t of i is set (t = 0..3): selects x_t into the table entries. */
 const SEL0: v128 = i8x16(0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1);
@@ -52,8 +60,7 @@ export function lutTables(xCodes: usize, codeStride: i32, m: i32, chunks: i32, t
 
 // @ts-ignore: decorator
 @inline function look4(t0: v128, t1: v128, t2: v128, t3: v128, i0: v128, i1: v128, i2: v128, i3: v128): v128 {
-  return i8x16.add(i8x16.add(i8x16.swizzle(t0, i0), i8x16.swizzle(t1, i1)),
-    i8x16.add(i8x16.swizzle(t2, i2), i8x16.swizzle(t3, i3)));
+  return i8x16.add(i8x16.add(look(t0, i0), look(t1, i1)), i8x16.add(look(t2, i2), look(t3, i3)));
 }
 
 // @ts-ignore: decorator

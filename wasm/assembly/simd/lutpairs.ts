@@ -12,17 +12,29 @@
  *   lanes (<= 3 * 240 = 720 per step), flushed into u32 every STEPS_PER_FLUSH steps.
  *   Pairs of higher planes (p = 4, 6, 8) run the same loop and add in u32 shifted by 2j.
  *
- * Instruction count (V8 in Node 20 on x86-64, read off `node --print-wasm-code`), per step with q > 4:
- *   2 weight loads + 8 table loads, 6 index ops, 8 swizzles x 3 (V8 lowers a non-constant
- *   i8x16.swizzle to a constant-pool address load, `vpaddusb` with the 0x70 mask from memory, and
- *   `vpshufb`), 6 u8 adds, 2 x 5 for the widening (psrlw, address load, vpmaddubsw, 2 paddw), about
- *   6 for the loop (V8's loop stack check included): ~60 instructions per 32 weight bytes,
- *   ~30 per 16 bytes, against ~37 for the lut kernel (which also spills two accumulators).
- *   At the ~4 instructions per cycle measured, that is ~7.5 cycles per 16 bytes: ~6 GB/s of
- *   weights at 2.9 GHz, ~50% of one thread's 12-13 GB/s. 70% (9 GB/s) needs <= ~5 cycles per
- *   16 bytes, ~20 instructions: reachable only with i8x16.relaxed_swizzle (a bare vpshufb, 8
- *   fewer instructions and 16 fewer loads per step), which Node 20 has only behind
- *   --experimental-wasm-relaxed-simd. ASC_FEATURE_RELAXED_SIMD selects it at compile time.
+ * Instruction count per 16 bytes of W2A8 weights (4096x11008 layer's inner loops as V8 11.3 in
+ * Node 20 compiles them for x86-64 AVX2, read off `node --print-wasm-code`: the marginal cost of one
+ * more unrolled step of the hot loop; "mem" = memory operands, loads included):
+ *
+ *   path                           instr   SIMD ALU   mem    lookups
+ *   codes (2-bit containers)        ~68       48       -        -      (8 vpmullw, widening)
+ *   lut (16 rows x 1 plane)         ~34       20      ~16       4      (Horner in u16, 2 spills)
+ *   lutpairs (this file)            ~31       18      ~15       4
+ *   lutpairs, relaxed swizzle       ~23       14       ~7       4
+ *
+ * Where it goes (this file, per step = 32 bytes): 2 weight + 8 table loads, 6 index ops, 8 lookups x 3
+ * (V8 lowers a non-constant i8x16.swizzle to a constant-pool address load, `vpaddusb` of the 0x70
+ * mask from memory, and `vpshufb`, because it cannot prove the indices < 16), 6 u8 adds, 2 x 5 for
+ * the widening (psrlw, address load, vpmaddubsw, 2 paddw), ~4 loop.
+ * Bound: 70% of the 12-13 GB/s one thread reads is ~9 GB/s, i.e. 16 bytes per ~5.2 cycles at the
+ * ~2.9 GHz measured. Zen 3 issues at most 6 macro-ops and 3 loads per cycle: 31 instructions and
+ * 15 memory operands per 16 bytes need >= 5.2 and >= 5 cycles even at those peaks (the 4 lookups
+ * alone are 12 instructions and 8 loads), and this mix runs at ~4 per cycle (7.5 cycles: ~6 GB/s
+ * measured, 38-40% of the 15-17 GB/s one thread read in that run). At that rate 70% needs ~20
+ * instructions per 16 bytes, out of reach with plain SIMD in V8.
+ * The relaxed form (a bare vpshufb; Node 20 only behind --experimental-wasm-relaxed-simd, default
+ * in Node 22+ and Chromium) removes 8 instructions and 8 loads per 16 bytes;
+ * ASC_FEATURE_RELAXED_SIMD selects it at build time (wasm/build/kernels-simd-relaxed.wasm).
  */
 import { LUT_PAIR_ROWS } from '../layout';
 
@@ -145,59 +157,4 @@ export function lutPairsGemm(p: i32, q: i32, tables: usize, tableStride: i32, wP
   if (q <= 4) lutPairsGemmLow(p, tables, tableStride, wPairs, acc, m, nBlocks, cpPad, groupCps, groups, nPad, rows);
   else lutPairsGemmHigh(p, tables, tableStride, wPairs, acc, m, nBlocks, cpPad, groupCps, groups, nPad, rows);
   return true;
-}
-
-/**
- * planes u32 [p][n][wd] -> wPairs u8 [ceil(n/8)][p/2][cpPad][16]: byte cp of rows 8t..8t+7, planes
- * 2j and 2j+1, interleaved (16 byte-lane inserts per store). Rows past n and bytes past the planes'
- * rows (cp >= 4 * wd) are zero.
- */
-export function repackToLutPairs(planes: usize, p: i32, n: i32, wd: i32, cpPad: i32, out: usize): void {
-  const rowBytes = <usize>wd << 2;
-  const planeStride = <usize>n * rowBytes;
-  const nBlocks = (n + LUT_PAIR_ROWS - 1) / LUT_PAIR_ROWS;
-  const cpData = min(cpPad, wd << 2);
-  let dst = out;
-  for (let t = 0; t < nBlocks; t++) {
-    const r0 = t * LUT_PAIR_ROWS;
-    for (let j = 0; j < p >> 1; j++) {
-      const src = planes + <usize>(2 * j) * planeStride + <usize>r0 * rowBytes;
-      if (r0 + LUT_PAIR_ROWS <= n) {
-        for (let cp = 0; cp < cpData; cp++) {
-          const s = src + <usize>cp;
-          const o = s + planeStride;
-          let v = v128.load8_splat(s);
-          v = v128.load8_lane(o, v, 1);
-          v = v128.load8_lane(s + rowBytes, v, 2);
-          v = v128.load8_lane(o + rowBytes, v, 3);
-          v = v128.load8_lane(s + 2 * rowBytes, v, 4);
-          v = v128.load8_lane(o + 2 * rowBytes, v, 5);
-          v = v128.load8_lane(s + 3 * rowBytes, v, 6);
-          v = v128.load8_lane(o + 3 * rowBytes, v, 7);
-          v = v128.load8_lane(s + 4 * rowBytes, v, 8);
-          v = v128.load8_lane(o + 4 * rowBytes, v, 9);
-          v = v128.load8_lane(s + 5 * rowBytes, v, 10);
-          v = v128.load8_lane(o + 5 * rowBytes, v, 11);
-          v = v128.load8_lane(s + 6 * rowBytes, v, 12);
-          v = v128.load8_lane(o + 6 * rowBytes, v, 13);
-          v = v128.load8_lane(s + 7 * rowBytes, v, 14);
-          v = v128.load8_lane(o + 7 * rowBytes, v, 15);
-          v128.store(dst, v);
-          dst += PLANE_PAIR_BYTES;
-        }
-      } else {
-        for (let cp = 0; cp < cpData; cp++) {
-          for (let b = 0; b < PLANE_PAIR_BYTES; b++) {
-            const row = r0 + (b >> 1);
-            store<u8>(dst + <usize>b, row < n ? load<u8>(src + <usize>(b & 1) * planeStride + <usize>(b >> 1) * rowBytes + <usize>cp) : 0);
-          }
-          dst += PLANE_PAIR_BYTES;
-        }
-      }
-      for (let cp = cpData; cp < cpPad; cp++) {
-        v128.store(dst, i32x4.splat(0));
-        dst += PLANE_PAIR_BYTES;
-      }
-    }
-  }
 }
