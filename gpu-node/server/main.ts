@@ -15,6 +15,7 @@ import '../../shared/auth/node.ts'; // node:crypto HMAC for signature checks (mu
 import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { createNodeApp } from './app.ts';
 import { DEFAULT_MAX_QUEUE } from '../engine/scheduler.ts';
 import { nodeRequestIO } from '../../edge/node-request-io.ts';
@@ -29,8 +30,8 @@ const USAGE = `usage: gpu-node/server/main.ts --backend wasm|reference|cuda --mo
   [--register <edge-url> --public-url <this node's url> --node-id ID --heartbeat-ms 3000]
   The shared secret comes from ABQ_NODE_SECRET (at least ${MIN_SECRET_LENGTH} characters).`;
 
-/** After the drain, how long open connections may take to deliver their last bytes. */
-const CLOSE_GRACE_MS = 1000;
+/** After the drain, how long responses still writing may take to deliver their last bytes. */
+const CLOSE_GRACE_MS = 10_000;
 
 /** A flag's positive integer value (undefined when unset); the error names the flag. */
 function positiveIntFlag(v: string | undefined, flag: string, min = 1): number | undefined {
@@ -81,7 +82,17 @@ async function main(): Promise<void> {
   const { backend, modelIds } = await loadBackend(backendName, modelDir, values['model-id'], sizes);
   const node = createNodeApp({ backend, modelIds, secret, metricsPublic: values['metrics-public'], requestIO: nodeRequestIO });
   const { info } = backend;
-  const server = serve({ fetch: node.app.fetch, hostname: values.host, port: Number(values.port) });
+  const server = serve({ fetch: node.app.fetch, hostname: values.host, port: Number(values.port) }) as Server;
+  // Responses not yet fully written: shutdown waits for them (the scheduler's drain ends when the
+  // last token is generated, which can be before the last SSE bytes have left).
+  let openResponses = 0;
+  let onNoResponses: (() => void) | undefined;
+  server.on('request', (_req, res) => {
+    openResponses++;
+    res.once('close', () => {
+      if (--openResponses === 0) onNoResponses?.();
+    });
+  });
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const port = (server.address() as AddressInfo).port;
   const url = `http://${values.host}:${port}`;
@@ -101,12 +112,14 @@ async function main(): Promise<void> {
     const drained = await Promise.race([backend.drain().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), timeout).unref())]);
     stopHeartbeat();
     if (!drained) console.error(`abq-node: drain timed out after ${timeout} ms; closing anyway`);
-    // Let the streams' last events flush before closing the sockets, then free the engine.
+    // Let the streams' last events flush, then close every socket (idle keep-alives too) and free the engine.
+    server.close();
     await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
-      setTimeout(() => (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.(), CLOSE_GRACE_MS).unref();
+      if (openResponses === 0) return resolve();
+      onNoResponses = resolve;
+      setTimeout(resolve, CLOSE_GRACE_MS).unref();
     });
+    server.closeAllConnections();
     await backend.close().catch((e: Error) => console.error(`abq-node: closing the engine failed: ${e.message}`));
     process.exit(0);
   };

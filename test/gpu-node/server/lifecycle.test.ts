@@ -31,7 +31,8 @@ describeWithShared('gpu-node server lifecycle', () => {
     const healthNow = async () => (await fetch(`${node.url}/health`, { headers: { [SIGNATURE_HEADER]: await signRequest({ secret: TEST_SECRET, method: 'GET', path: '/health' }) } })).json();
     while ((await healthNow()).queue_depth < 1) await new Promise((r) => setTimeout(r, 10));
     node.proc.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 100));
+    const until = Date.now() + 5000;
+    while ((await healthNow()).status !== 'draining' && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     expect((await healthNow()).status).toBe('draining');
     const refused = await generate();
     expect(refused.status).toBe(503);
