@@ -14,7 +14,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { EdgeConfig } from './config.ts';
 import { ApiError, toApiError } from './errors.ts';
 import type { InferenceBackend } from './backends/backend.ts';
-import type { FetchLike } from './backends/remote-node.ts';
+import type { FetchLike, RequestSigner } from './backends/remote-node.ts';
 import { NodeRegistry } from './routing/registry.ts';
 import { HealthChecker } from './routing/health-checker.ts';
 import { createEdgeMetrics } from './metrics.ts';
@@ -35,6 +35,8 @@ export interface EdgeAppOptions {
   localBackends?: InferenceBackend[];
   /** fetch used to reach nodes (tests and Node may pass their own). */
   fetch?: FetchLike;
+  /** Signs requests to nodes (default shared/auth's signRequest; Node passes edge/node-sign.ts). */
+  sign?: RequestSigner;
   now?: () => number;
   /** 'timer' (Node: a background interval), 'per-request' (Workers: checks ride on requests), 'off'. */
   healthChecks?: 'timer' | 'per-request' | 'off';
@@ -65,9 +67,10 @@ function healthOnRequest(rt: EdgeRuntime): MiddlewareHandler<EdgeEnv> {
 }
 
 export function createEdgeApp(opts: EdgeAppOptions): EdgeApp {
-  const now = opts.now ?? (() => performance.now() + performance.timeOrigin);
+  const timeOrigin = performance.timeOrigin; // a getter, measurably slow per call on Node 20
+  const now = opts.now ?? (() => performance.now() + timeOrigin);
   const { config } = opts;
-  const registry = new NodeRegistry(config, opts.fetch, () => Date.now());
+  const registry = new NodeRegistry(config, opts.fetch, () => Date.now(), opts.sign);
   const metrics = createEdgeMetrics(() => registry);
   const health = config.nodeSecret
     ? new HealthChecker({ registry, secret: config.nodeSecret, intervalMs: config.healthIntervalMs, timeoutMs: config.healthTimeoutMs, fetch: opts.fetch })

@@ -57,8 +57,17 @@ function originOf(input: string): string {
   return origin;
 }
 
+/** `get()` over undici's header record; a class rather than a closure per response (closures cost a defineProperty each under tsx's keepNames). */
+class HeaderView {
+  constructor(private readonly record: Headers) {}
+  get(name: string): string | null {
+    const v = this.record[name.toLowerCase()];
+    return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+  }
+}
+
 class PooledResponse implements FetchedResponse {
-  readonly headers: { get(name: string): string | null };
+  readonly headers: HeaderView;
   private used = false;
 
   constructor(
@@ -66,12 +75,7 @@ class PooledResponse implements FetchedResponse {
     headers: Headers,
     private readonly stream: Readable & { text(): Promise<string>; dump(): Promise<void> },
   ) {
-    this.headers = {
-      get: (name) => {
-        const v = headers[name.toLowerCase()];
-        return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
-      },
-    };
+    this.headers = new HeaderView(headers);
   }
 
   get body(): ByteSource | null {

@@ -19,6 +19,7 @@ import type { InferenceBackend } from './backends/backend.ts';
 import { createNodeHttpFetch } from './node-fetch.ts';
 import { nodeRequestIO } from './node-request-io.ts';
 import { isEventStream } from './lib/event-stream.ts';
+import { signRequestNode } from './node-sign.ts';
 
 export const DEFAULT_PORT = 8787;
 
@@ -52,6 +53,7 @@ export async function startEdgeServer(env: EnvRecord = process.env, opts: { port
   const edge = createEdgeApp({
     config,
     fetch: nodeFetch,
+    sign: signRequestNode,
     models: loaded.map((l) => l.served),
     localBackends: loaded.map((l) => l.wasm).filter((b): b is InferenceBackend => !!b),
     healthChecks: 'timer',

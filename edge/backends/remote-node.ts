@@ -4,7 +4,7 @@
  * node-protocol.ts). Failures throw `NodeError`, whose
  * `beforeFirstToken` flag tells the dispatcher whether retrying on another node is safe.
  */
-import { signRequest, SIGNATURE_HEADER } from '../../shared/auth/index.ts';
+import { signRequest, SIGNATURE_HEADER, type SignInput } from '../../shared/auth/index.ts';
 import { readSse, type ByteSource } from '../lib/sse-reader.ts';
 import type { GenerateRequest, GeneratedToken, InferenceBackend } from './backend.ts';
 import { NODE_GENERATE_PATH, type NodeGenerateBody, type NodeTokenEvent, type NodeWholeAnswer } from './node-protocol.ts';
@@ -29,6 +29,9 @@ export interface FetchedResponse {
 /** The global fetch fits; Node passes edge/node-fetch.ts, which skips building web Responses. */
 export type FetchLike = (input: string, init?: RequestInit) => Promise<FetchedResponse>;
 
+/** Makes the `x-abq-signature` value: shared/auth's signRequest, or Node's synchronous edge/node-sign.ts. */
+export type RequestSigner = (input: SignInput) => string | Promise<string>;
+
 export class NodeError extends Error {
   constructor(
     message: string,
@@ -47,16 +50,19 @@ export interface RemoteNodeOptions {
   secret: string;
   supports: (model: string) => boolean;
   fetch?: FetchLike;
+  sign?: RequestSigner;
 }
 
 export class RemoteNodeBackend implements InferenceBackend {
   readonly kind = 'gpu' as const;
   readonly id: string;
   private readonly fetchImpl: FetchLike;
+  private readonly sign: RequestSigner;
 
   constructor(private readonly opts: RemoteNodeOptions) {
     this.id = opts.id;
     this.fetchImpl = opts.fetch ?? ((input, init) => fetch(input, init));
+    this.sign = opts.sign ?? signRequest;
   }
 
   supports(model: string): boolean {
@@ -78,7 +84,8 @@ export class RemoteNodeBackend implements InferenceBackend {
     const whole = req.wholeAnswer === true && req.maxTokens <= WHOLE_ANSWER_MAX_TOKENS;
     if (whole) body.stream = false;
     const text = JSON.stringify(body);
-    const signature = await signRequest({ secret: this.opts.secret, method: 'POST', path: NODE_GENERATE_PATH, body: text });
+    const signed = this.sign({ secret: this.opts.secret, method: 'POST', path: NODE_GENERATE_PATH, body: text });
+    const signature = typeof signed === 'string' ? signed : await signed;
     let res: FetchedResponse;
     try {
       res = await this.fetchImpl(this.opts.url + NODE_GENERATE_PATH, {

@@ -4,7 +4,7 @@
  * the last health report, the edge's own count of requests in flight, and a circuit breaker.
  */
 import type { EdgeConfig, StaticNode } from '../config.ts';
-import { RemoteNodeBackend, type FetchLike } from '../backends/remote-node.ts';
+import { RemoteNodeBackend, type FetchLike, type RequestSigner } from '../backends/remote-node.ts';
 import type { NodeHealth, NodeHeartbeat } from '../backends/node-protocol.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 
@@ -46,6 +46,7 @@ export class NodeRegistry {
     private readonly config: EdgeConfig,
     private readonly fetchImpl?: FetchLike,
     private readonly now: () => number = Date.now,
+    private readonly sign?: RequestSigner,
   ) {
     for (const n of config.nodes) this.add(n, 'config');
   }
@@ -71,6 +72,7 @@ export class NodeRegistry {
       url: n.url,
       secret: this.config.nodeSecret ?? '',
       fetch: this.fetchImpl,
+      sign: this.sign,
       supports: (model) => servesModel(entry, model),
     });
     this.nodes.set(n.id, entry);

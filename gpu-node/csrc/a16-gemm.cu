@@ -22,6 +22,8 @@
 #include "cuda-check.cuh"
 #include "ptx.cuh"
 
+#include <climits>
+
 namespace abq {
 namespace {
 
@@ -80,6 +82,8 @@ __global__ void __launch_bounds__(kThreads, MT == 1 ? 4 : 1) a16Kernel(const A16
   };
   uint32_t zz = zeroOf(group), zzNext = zeroOf(group + 1);
   float2 scale = scaleOf(group);
+  // K where the next group starts (a counter, not a division per sub-block: NOTES.md v6e).
+  int nextGroupK = group + 1 < a.groups ? (group + 1) * a.groupSize : INT_MAX;
   auto flushGroup = [&]() {
 #pragma unroll
     for (int mt = 0; mt < MT; mt++) {
@@ -115,16 +119,14 @@ __global__ void __launch_bounds__(kThreads, MT == 1 ? 4 : 1) a16Kernel(const A16
         const int s4 = step % 4;
         const int k0 = blk * kb + (step / 4) * kSubK;  // start of this step's 64-wide sub-block
         if (s4 == 0) {
-          if (a.groups > 1) {
-            const int stepGroup = min(k0 / a.groupSize, a.groups - 1);
-            if (stepGroup != group) {
-              flushGroup();
-              // Groups advance one at a time along K (a group spans >= one 64-wide sub-block).
-              zz = stepGroup == group + 1 ? zzNext : zeroOf(stepGroup);
-              group = stepGroup;
-              scale = scaleOf(group);
-              zzNext = zeroOf(group + 1);
-            }
+          // Groups advance one at a time along K (a group spans >= one 64-wide sub-block).
+          if (k0 >= nextGroupK) {
+            flushGroup();
+            zz = zzNext;
+            group++;
+            scale = scaleOf(group);
+            zzNext = zeroOf(group + 1);
+            nextGroupK = group + 1 < a.groups ? nextGroupK + a.groupSize : INT_MAX;
           }
 #pragma unroll
           for (int mt = 0; mt < MT; mt++) {

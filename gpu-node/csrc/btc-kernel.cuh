@@ -14,9 +14,10 @@
 //   row 15   |                               |
 //            +-------------------------------+
 //
-// Per 256-bit chunk the warp runs, for each m-tile and each plane j, one m16n8k256 AND.POPC MMA with
-// C = 0 and folds it in as S += D << j (Horner over the weight planes in registers). At a weight
-// group boundary (and at the end of the warp's K slice) flush() weights each row by 2^i, sums the R
+// Per 256-bit chunk the warp runs, for each m-tile and each plane j, one m16n8k256 AND.POPC MMA that
+// accumulates into plane j's own C registers (P MT <= 8), or with C = 0 folded in as S += D << j
+// (wider variants, where P accumulator sets would not fit). At a weight group boundary (and at the
+// end of the warp's K slice) flush() applies the 2^j weights, weights each row by 2^i, sums the R
 // rows of a token with xor-shuffles across lanes, and adds the group's partial to acc with an integer
 // atomicAdd: K may be split across CTAs, and integer addition makes the result exact and identical
 // from run to run whatever the order.
@@ -26,6 +27,8 @@
 //       warp of a CTA reads the same activation words through L1.
 // Counts are u32 and wrap; acc_g <= 255 * 255 * K stays below 2^32 for K <= 66051 (checked on the host).
 #pragma once
+#include <climits>
+
 #include "btc-epilogue.cuh"
 #include "btc-layout.cuh"
 #include "ptx.cuh"
@@ -80,11 +83,18 @@ __global__ void __launch_bounds__(kBtcThreads, kBtcMinCtas<P, MT>) btcGemmKernel
     }
   }
 
-  uint32_t S[MT][4];
+  // Accumulators: one set per weight plane j where they fit (P MT <= 8 sets of 4), so every MMA adds
+  // into its own C registers and the 2^j weights cost one shift per flush; otherwise one set and
+  // S += D << j after every MMA (4 integer ops per MMA, a large share of the decode instructions).
+  constexpr bool kPlaneAcc = P * MT <= 8;
+  constexpr int kSets = kPlaneAcc ? P : 1;
+  uint32_t S[MT][kSets][4];
 #pragma unroll
   for (int mt = 0; mt < MT; mt++)
 #pragma unroll
-    for (int e = 0; e < 4; e++) S[mt][e] = 0;
+    for (int j = 0; j < kSets; j++)
+#pragma unroll
+      for (int e = 0; e < 4; e++) S[mt][j][e] = 0;
 
   // flush: 2^i weighting, sum over the R plane rows of each token (lane bits 2..), atomic add.
   auto flush = [&](int group) {
@@ -94,28 +104,36 @@ __global__ void __launch_bounds__(kBtcThreads, kBtcMinCtas<P, MT>) btcGemmKernel
       for (int e = 0; e < 4; e++) {
         const int rr = mt * kTileM + g + 8 * (e >> 1);
         const int plane = rr % R;
-        uint32_t v = S[mt][e] << plane;
+        uint32_t v = 0;
+#pragma unroll
+        for (int j = 0; j < kSets; j++) {
+          v += S[mt][j][e] << j;  // wrapping u32, the same sum as S += D << j per MMA
+          S[mt][j][e] = 0;
+        }
+        v <<= plane;
 #pragma unroll
         for (int off = 4; off < 4 * R; off <<= 1) v += __shfl_xor_sync(kFullMask, v, off);
         const int token = tokenBase + rr / R;
         const int n = nTile * kTileN + 2 * t + (e & 1);
         if (plane == 0 && token < a.m && n < a.n && v != 0)
           atomicAdd(a.acc + (static_cast<size_t>(token) * a.n + n) * a.groups + group, v);
-        S[mt][e] = 0;
       }
     }
   };
 
   int group = min((2 * pairBegin) / a.groupChunks, a.groups - 1);
-  // One K pair (two 256-bit chunks) of MMAs for all m-tiles and planes, folding in S += D << j.
+  // First chunk of the next group (a counter, not a division per chunk: the division was a large share
+  // of the decode kernel's instructions, NOTES.md v6e); groups advance one at a time along K.
+  int nextBoundary = group + 1 < a.groups ? (group + 1) * a.groupChunks : INT_MAX;
+  // One K pair (two 256-bit chunks) of MMAs for all m-tiles and planes.
   auto computePair = [&](int pair, const uint4 (&b)[P]) {
 #pragma unroll
     for (int half = 0; half < 2; half++) {
       const int chunk = 2 * pair + half;
-      const int chunkGroup = min(chunk / a.groupChunks, a.groups - 1);
-      if (chunkGroup != group) {
+      if (chunk >= nextBoundary) {
         flush(group);
-        group = chunkGroup;
+        group++;
+        nextBoundary = group + 1 < a.groups ? nextBoundary + a.groupChunks : INT_MAX;
       }
       const int w0 = chunk * kChunkWords;
 #pragma unroll
@@ -126,10 +144,16 @@ __global__ void __launch_bounds__(kBtcThreads, kBtcMinCtas<P, MT>) btcGemmKernel
         const uint32_t a3 = aRow[mt][1] >= 0 ? ldCached(a.xplanes + aRow[mt][1] + w0 + 4) : 0u;
 #pragma unroll
         for (int j = 0; j < P; j++) {
-          int d[4];
-          mmaAndPopc(d, a0, a1, a2, a3, half ? b[j].z : b[j].x, half ? b[j].w : b[j].y);
+          const uint32_t b0 = half ? b[j].z : b[j].x, b1 = half ? b[j].w : b[j].y;
+          if constexpr (kPlaneAcc) {
+            const uint32_t af[4] = {a0, a1, a2, a3};
+            mmaAndPopcAcc(S[mt][j], af, b0, b1);
+          } else {
+            int d[4];
+            mmaAndPopc(d, a0, a1, a2, a3, b0, b1);
 #pragma unroll
-          for (int e = 0; e < 4; e++) S[mt][e] += static_cast<uint32_t>(d[e]) << j;
+            for (int e = 0; e < 4; e++) S[mt][0][e] += static_cast<uint32_t>(d[e]) << j;
+          }
         }
       }
     }

@@ -65,7 +65,8 @@ static_assert(kStageWords == 2 * 8, "two 256-bit MMA chunks per stage");
  * The CTA shape, by warps along the weight rows (kWarpsN):
  *   2: 128 x 128 plane rows, 4 warps, 2 CTAs per SM (one CTA's flush and prologue overlap the other's
  *      MMAs; twice the CTAs for small grids). The default.
- *   4: 128 x 256 plane rows, 8 warps, 1 CTA per SM (the v5 shape; ABQ_BTC_TILED_CTA=128x256).
+ *   4: 128 x 256 plane rows, 8 warps, 1 CTA per SM (the v5 shape): for R = Rp = 1, whose 128 x 128
+ *      fp32 output tile allows only one 128 x 128 CTA per SM, and everywhere with ABQ_BTC_TILED_CTA=128x256.
  */
 template <int kWarpsN>
 struct TiledCta {

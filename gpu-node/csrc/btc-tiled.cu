@@ -59,14 +59,16 @@ void btcWeightRows(const uint32_t* tile, int p, int n, int k, uint32_t* rows, cu
 
 namespace {
 
-// CTA shape (TiledCta): 128 x 128 (2 warps along N, 2 CTAs per SM) unless ABQ_BTC_TILED_CTA=128x256 asks
-// for the 8-warp shape (benchmark comparisons; NOTES.md v6).
-int tiledWarpsN() {
-  static const int warpsN = [] {
+// CTA shape (TiledCta, warps along N): 128 x 128 (2, 2 CTAs per SM), except for R = Rp = 1, whose fp32
+// output tile leaves room for one 128 x 128 CTA per SM only, so there the 8-warp 128 x 256 shape (4)
+// keeps 8 warps per SM. ABQ_BTC_TILED_CTA=128x256 takes the 8-warp shape everywhere (benchmark
+// comparisons; NOTES.md v6).
+int tiledWarpsN(int logR, int logRp) {
+  static const bool wide = [] {
     const char* v = std::getenv("ABQ_BTC_TILED_CTA");
-    return v != nullptr && std::strcmp(v, "128x256") == 0 ? 4 : 2;
+    return v != nullptr && std::strcmp(v, "128x256") == 0;
   }();
-  return warpsN;
+  return wide || logR + logRp == 0 ? 4 : 2;
 }
 
 int tiledCols(int warpsN) { return warpsN == 4 ? TiledCta<4>::kCols : TiledCta<2>::kCols; }
@@ -76,7 +78,7 @@ int tiledCols(int warpsN) { return warpsN == 4 ? TiledCta<4>::kCols : TiledCta<2
 std::string btcTiledName(int p, int q) {
   const int logR = log2Pow2(rowsPerToken(q)), logRp = log2Pow2(rowsPerToken(p));
   return "btc-tiled-r" + std::to_string(rowsPerToken(q)) + "c" + std::to_string(rowsPerToken(p)) + "-" +
-         std::to_string(kCtaRows) + "x" + std::to_string(tiledCols(tiledWarpsN())) + "s" +
+         std::to_string(kCtaRows) + "x" + std::to_string(tiledCols(tiledWarpsN(logR, logRp))) + "s" +
          std::to_string(TiledCta<2>::stages(logR, logRp));
 }
 
@@ -134,7 +136,7 @@ void btcTiledAccumulate(const BtcProblem& pr, cudaStream_t stream) {
   args.groupChunks = pr.groupSize >= pr.k ? 1 << 30 : pr.groupSize / 256;
   args.actGroups = ceilDiv(pr.k, pr.epi.actGroup);
   args.epi = pr.epi;
-  if (tiledWarpsN() == 4) launchTiledR<4>(logR, logRp, args, pr.m, pr.n, stream);
+  if (tiledWarpsN(logR, logRp) == 4) launchTiledR<4>(logR, logRp, args, pr.m, pr.n, stream);
   else launchTiledR<2>(logR, logRp, args, pr.m, pr.n, stream);
 }
 

@@ -111,7 +111,7 @@ async function checkModel(e: EngineExpectation, exact: boolean): Promise<string>
 
 /** More sequences than KV blocks: the scheduler must queue or preempt; every request completes. */
 async function stress(e: EngineExpectation): Promise<string> {
-  const engine = await CudaBatchEngine.load(e.dir, { modelId: e.name, maxSeqs: 8, maxBatchTokens: 256, numBlocks: 12, blockSize: BLOCK });
+  const engine = await CudaBatchEngine.load(e.dir, { modelId: e.name, maxSeqs: 8, maxBatchTokens: 256, numBlocks: 12, blockSize: BLOCK, kvF32: true });
   const backend = createScheduledBackend(engine, { id: 'stress', modelIds: [e.name] });
   const reqs = 8, maxTokens = 90;
   try {

@@ -49,7 +49,7 @@ if [ "$MODE" = engine ] || [ "$MODE" = engine-quick ]; then
     done
   fi
   q=""; [ "$MODE" = engine-quick ] && q="--quick"
-  timeout "${ABQ_ENGINE_BENCH_S:-400}" "$ENGINE_BENCH" $q --out "$OUT/engine-bench.jsonl" 2> "$OUT/engine-bench.err" > /dev/null || status=1
+  timeout "${ABQ_ENGINE_BENCH_S:-400}" "$ENGINE_BENCH" $q ${ABQ_ENGINE_BENCH_ARGS:-} --out "$OUT/engine-bench.jsonl" 2> "$OUT/engine-bench.err" > /dev/null || status=1
   cat "$OUT/engine-bench.err"
   exit $status
 fi

@@ -9,6 +9,7 @@ import { createEdgeApp, type EdgeApp } from '../../edge/app.ts';
 import { post, readSseText, scriptedBackend, storiesModel, testConfig, TEST_SECRET } from './helpers/fixtures.ts';
 import { startNodeProcess, type NodeProcess } from './helpers/node-process.ts';
 import { createNodeHttpFetch } from '../../edge/node-fetch.ts';
+import { signRequestNode } from '../../edge/node-sign.ts';
 
 const HEALTH_INTERVAL_MS = 150;
 
@@ -40,6 +41,7 @@ describeWithShared('edge routing over two real nodes', () => {
       localBackends: [scriptedBackend({ tokens: [403, 407, 261, 378] })],
       healthChecks: 'timer',
       fetch: createNodeHttpFetch(), // what edge/node.ts uses (workerd's fetch is covered by test/runtime/workerd)
+      sign: signRequestNode, // likewise; the wrong-secret test below builds its own app with the default signer
     });
     await waitFor(() => edge.runtime.registry.list().every((n) => n.status === 'up'), 'both nodes up');
   });

@@ -88,6 +88,7 @@ describe('CudaBatchEngine over a fake addon', () => {
     expect(m.lmHead.kind).toBe('f32');
     if (m.lmHead.kind === 'f32') expect(m.lmHead.dense).toBe(m.embed);  // tied, as the reference
     expect(calls.options?.maxLogitRows).toBe(512);
+    expect(calls.options?.kvF32).toBe(true);  // a small model: f32 KV by default (F32_KV_BELOW_HIDDEN)
     expect(engine.info).toMatchObject({ backend: 'cuda', modelId: 's', numBlocks: 7, blockSize: 16, maxSeqs: 8, vocabSize: 512 });
     expect(engine.info.memory.totalBytes).toBe(60);
     await engine.close();

@@ -19,7 +19,7 @@
 namespace abq::engine {
 namespace {
 
-constexpr int kThreads = 256;
+constexpr int kThreads = 1024;  // one CTA per row: decode rows are latency-bound, so use many threads
 constexpr int kWarps = kThreads / 32;
 constexpr int kMaxGroups = kPrepMaxK / 32;  // activation and sum groups are whole words or K
 

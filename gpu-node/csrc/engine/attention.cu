@@ -1,8 +1,10 @@
-// Causal grouped-query attention over the paged KV cache, one warp per (token, query head); the same
+// Causal grouped-query attention over the paged KV cache, one CTA of 4 warps per (token, query head); the same
 // kernel serves prefill (many tokens of one sequence) and decode (one token of many sequences): token t
 // at position p attends to positions 0..p of its own sequence through the block table.
 //
-// Per chunk of 32 positions (online softmax, flash style): lane l scores position j0 + l against the
+// The CTA's warps take alternate chunks of 32 positions and merge their softmax states at the end
+// (flash-decoding inside the CTA: decode at batch 1 still keeps 4 warps per head busy).
+// Per chunk (online softmax, flash style): lane l scores position j0 + l against the
 // whole query (q in shared memory, the key row read by that lane), the warp takes max and sum, then
 // the 32 value rows are accumulated with lanes along the head dimension (lane d owns dims d, d + 32, ..).
 // Query head h reads KV head h / (heads / kvHeads). With the fp16 cache the softmax and sums run in f32;
@@ -16,6 +18,7 @@ namespace {
 constexpr int kWarps = 4;
 constexpr int kMaxHeadDim = 128;
 constexpr int kDimsPerLane = kMaxHeadDim / 32;
+constexpr int kValueBatch = 8;  // value rows loaded together
 
 template <typename KV> __device__ __forceinline__ float ld(const KV* p) { return static_cast<float>(p[0]); }
 template <> __device__ __forceinline__ float ld<__half>(const __half* p) { return __half2float(p[0]); }
@@ -63,15 +66,16 @@ __global__ void __launch_bounds__(kWarps * 32) attentionKernel(const float* __re
                                                                int kvHeads, int headDim, const TokenMeta meta,
                                                                const KV* __restrict__ kCache,
                                                                const KV* __restrict__ vCache, float* out) {
-  __shared__ float qs[kWarps][kMaxHeadDim];
+  __shared__ float qs[kMaxHeadDim];
+  __shared__ Acc partM[kWarps], partL[kWarps];
+  __shared__ Acc partAcc[kWarps][kMaxHeadDim];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int item = blockIdx.x * kWarps + warp;
-  if (item >= t * heads) return;
+  const int item = blockIdx.x;  // (token, query head)
   const int tok = item / heads, h = item % heads;
   const int kvh = h / (heads / kvHeads);
   const float* qr = q + static_cast<size_t>(item) * headDim;
-  for (int d = lane; d < headDim; d += 32) qs[warp][d] = qr[d];
-  __syncwarp();
+  for (int d = threadIdx.x; d < headDim; d += blockDim.x) qs[d] = qr[d];
+  __syncthreads();
   const int ctx = meta.positions[tok] + 1;
   const int* table = meta.tables + meta.seqOf[tok] * meta.maxBlocksPerSeq;
   const size_t rowStride = static_cast<size_t>(kvHeads) * headDim;
@@ -79,14 +83,15 @@ __global__ void __launch_bounds__(kWarps * 32) attentionKernel(const float* __re
   Acc mRun = -INFINITY, lRun = 0, acc[kDimsPerLane];
 #pragma unroll
   for (int i = 0; i < kDimsPerLane; i++) acc[i] = 0;
-  for (int j0 = 0; j0 < ctx; j0 += 32) {
+  // Warp w takes the chunks w, w + kWarps, ... (flash-decoding split inside the CTA).
+  for (int j0 = warp * 32; j0 < ctx; j0 += 32 * kWarps) {
     const int j = j0 + lane;
     Acc s = -INFINITY;
     size_t rowOff = 0;
     if (j < ctx) {
       rowOff = (static_cast<size_t>(table[j / meta.blockSize]) * meta.blockSize + j % meta.blockSize) * rowStride +
                static_cast<size_t>(kvh) * headDim;
-      s = dotRow<Acc>(qs[warp], kCache + rowOff, headDim) * scale;
+      s = dotRow<Acc>(qs, kCache + rowOff, headDim) * scale;
     }
     Acc mChunk = s;
     for (int o = 16; o > 0; o >>= 1) mChunk = max(mChunk, __shfl_xor_sync(0xffffffffu, mChunk, o));
@@ -98,24 +103,53 @@ __global__ void __launch_bounds__(kWarps * 32) attentionKernel(const float* __re
     lRun = lRun * corr + pSum;
 #pragma unroll
     for (int i = 0; i < kDimsPerLane; i++) acc[i] *= corr;
-    const int count = min(32, ctx - j0);
-    for (int jj = 0; jj < count; jj++) {
-      const Acc pj = __shfl_sync(0xffffffffu, p, jj);
-      const size_t off = __shfl_sync(0xffffffffu, rowOff, jj);
+    // Values: 8 positions per batch so their loads are in flight together (p = 0 past the context).
+    for (int jb = 0; jb < 32; jb += kValueBatch) {
+      Acc pj[kValueBatch];
+      float vv[kValueBatch][kDimsPerLane];
 #pragma unroll
-      for (int i = 0; i < kDimsPerLane; i++) {
-        const int d = lane + 32 * i;
-        if (d < headDim) acc[i] += pj * static_cast<Acc>(ld(vCache + off + d));
+      for (int u = 0; u < kValueBatch; u++) {
+        pj[u] = __shfl_sync(0xffffffffu, p, jb + u);
+        const size_t off = __shfl_sync(0xffffffffu, rowOff, jb + u);
+#pragma unroll
+        for (int i = 0; i < kDimsPerLane; i++) {
+          const int d = lane + 32 * i;
+          vv[u][i] = (d < headDim && j0 + jb + u < ctx) ? ld(vCache + off + d) : 0.f;
+        }
       }
+#pragma unroll
+      for (int u = 0; u < kValueBatch; u++)
+#pragma unroll
+        for (int i = 0; i < kDimsPerLane; i++) acc[i] += pj[u] * static_cast<Acc>(vv[u][i]);
+      if (j0 + jb + kValueBatch >= ctx) break;
     }
     mRun = mNew;
   }
-  float* o = out + static_cast<size_t>(item) * headDim;
-  const Acc inv = Acc(1) / lRun;
+  // Combine the warps' partial softmax states.
+  if (lane == 0) { partM[warp] = mRun; partL[warp] = lRun; }
 #pragma unroll
   for (int i = 0; i < kDimsPerLane; i++) {
     const int d = lane + 32 * i;
-    if (d < headDim) o[d] = static_cast<float>(acc[i] * inv);
+    if (d < headDim) partAcc[warp][d] = acc[i];
+  }
+  __syncthreads();
+  if (warp != 0) return;
+  Acc m = -INFINITY;
+  for (int w = 0; w < kWarps; w++) m = max(m, partM[w]);
+  Acc l = 0, wScale[kWarps];
+  for (int w = 0; w < kWarps; w++) {
+    wScale[w] = partL[w] > 0 ? expAcc(partM[w] - m) : Acc(0);
+    l += partL[w] * wScale[w];
+  }
+  float* o = out + static_cast<size_t>(item) * headDim;
+  const Acc inv = Acc(1) / l;
+#pragma unroll
+  for (int i = 0; i < kDimsPerLane; i++) {
+    const int d = lane + 32 * i;
+    if (d >= headDim) continue;
+    Acc a = 0;
+    for (int w = 0; w < kWarps; w++) a += partAcc[w][d] * wScale[w];
+    o[d] = static_cast<float>(a * inv);
   }
 }
 
@@ -127,7 +161,7 @@ void pagedAttention(const float* q, int t, int heads, int kvHeads, int headDim, 
   if (headDim > kMaxHeadDim || headDim % 2 != 0 || heads % kvHeads != 0)
     throw AbqError("pagedAttention: head_dim " + std::to_string(headDim) + " (needs even, <= 128), heads " +
                    std::to_string(heads) + " / kv heads " + std::to_string(kvHeads));
-  const int blocks = (t * heads + kWarps - 1) / kWarps;
+  const int blocks = t * heads;
   if (kvF32)
     attentionKernel<float, double><<<blocks, kWarps * 32, 0, stream>>>(q, t, heads, kvHeads, headDim, meta,
                                                                static_cast<const float*>(kCache), static_cast<const float*>(vCache), out);
