@@ -8,6 +8,7 @@
 //   abq-engine-bench [--quick] [--configs w4a16g128,w2a8,...] [--out results.jsonl]
 // Prints one JSON line per config on stdout (and to --out), and a table on stderr.
 #include <cuda_fp16.h>
+#include <cuda_profiler_api.h>
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -204,11 +205,12 @@ double copyBandwidth() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false, profile = false;
+  bool quick = false, profile = false, ncu = false;
   std::string only, outPath;
   for (int i = 1; i < argc; i++) {
     if (!std::strcmp(argv[i], "--quick")) quick = true;
     else if (!std::strcmp(argv[i], "--profile")) profile = true;
+    else if (!std::strcmp(argv[i], "--ncu")) ncu = true;  // eager b1 decode steps between cudaProfilerStart/Stop only
     else if (!std::strcmp(argv[i], "--configs") && i + 1 < argc) only = argv[++i];
     else if (!std::strcmp(argv[i], "--out") && i + 1 < argc) outPath = argv[++i];
   }
@@ -233,8 +235,18 @@ int main(int argc, char** argv) {
       HostModel model = makeModel(pool, c);
       EngineOptions opts;
       opts.maxSeqs = 64; opts.maxBatchTokens = 2048; opts.kvMemoryFraction = 0.6;
+      if (ncu) opts.graphs = false;
       Engine eng(model, opts);
       pool = Pool();
+      if (ncu) {  // ncu --profile-from-start off: two eager batch-1 decode steps, nothing else
+        const int bps = (kDecodeContext + 8 + opts.blockSize) / opts.blockSize;
+        for (int s = 0; s < 2; s++) eng.step(makeStep(1, 1, kDecodeContext + s, bps));
+        CUDA_CHECK(cudaProfilerStart());
+        for (int s = 2; s < 4; s++) eng.step(makeStep(1, 1, kDecodeContext + s, bps));
+        CUDA_CHECK(cudaProfilerStop());
+        std::fprintf(stderr, "ncu: profiled 2 batch-1 decode steps of %s\n", c.name.c_str());
+        continue;
+      }
       const int bs = opts.blockSize;
       std::string json = "{\"config\":\"" + c.name + "\",\"dense\":\"" + (c.fp16 ? gCublasStatus : std::string("-")) +
                          "\",\"description\":\"" + eng.description() + "\"";

@@ -1,4 +1,5 @@
-// Activation quantize + pack for many tokens (prefill): whole warps per token, one plane word per lane.
+// Activation quantize + pack, whole warps per token, one plane word per lane (any M: one CTA of 8 warps
+// for a single token, one warp per token from ~2k tokens on).
 //
 // act-quant.cu's row-slice kernel (one CTA per token, a ballot per plane per word, an integer division
 // per element) was instruction-bound at large M (106 us for M = 2048, K = 8192, SM 74% busy, DRAM 10%).

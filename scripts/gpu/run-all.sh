@@ -41,7 +41,12 @@ cat "$OUT/device.txt"
 if [ "$MODE" = engine ] || [ "$MODE" = engine-quick ]; then
   echo "== engine checks (stories260K configs vs reference / WASM tokens and perplexity)"
   timeout "${ABQ_ENGINE_CHECK_S:-300}" node .device/engine-check.mjs .device/engine-expect.json > "$OUT/engine-check.log" 2>&1 || status=1
-  grep -E "^(FAIL|engine-check|stress|stories)" "$OUT/engine-check.log" | cut -c1-400 | head -40
+  grep -E "^(FAIL|engine-check|stress|stories|createCuda)" "$OUT/engine-check.log" | cut -c1-400 | head -40
+  if [ "${ABQ_ENGINE_SANITIZE:-0}" = 1 ]; then
+    echo "== compute-sanitizer memcheck (engine-check --quick)"
+    timeout 300 compute-sanitizer --tool memcheck --error-exitcode 7 node .device/engine-check.mjs .device/engine-expect.json --quick > "$OUT/engine-memcheck.log" 2>&1 || { echo "memcheck exit code $?"; status=1; }
+    grep -E "ERROR SUMMARY|^engine-check|^FAIL" "$OUT/engine-memcheck.log" | head -5
+  fi
   echo "== engine benchmark (synthetic LLaMA-2-7B shape)"
   if [ -z "${ABQ_CUBLAS:-}" ]; then
     for d in $(python3 -c "import site; print(' '.join(site.getsitepackages()))" 2>/dev/null); do

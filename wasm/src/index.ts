@@ -5,4 +5,4 @@
  */
 export { createWasmEngine, DEFAULT_MAX_TOKENS, type WasmEngine, type EngineOptions, type GenerateOptions, type GeneratedToken } from './engine.ts';
 export { fromPackedModel, type PackedModelSource, type QuantizedLinearSource } from './model-source.ts';
-export { simdSupported, type KernelFlavor, type KernelSource } from './kernels.ts';
+export { relaxedSimdSupported, simdSupported, type KernelFlavor, type KernelSource } from './kernels.ts';

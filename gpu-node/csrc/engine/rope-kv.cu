@@ -23,36 +23,41 @@ __device__ __forceinline__ void storeKv(void* cache, bool f32, size_t idx, float
   else static_cast<__half*>(cache)[idx] = __float2half_rn(v);
 }
 
+// One thread per (token, rotation pair or value element): a decode step has few tokens, so the work is
+// spread over many CTAs instead of one per token (a one-CTA loop was latency-bound: ~20 us per layer).
 __global__ void ropeStoreKernel(const float* __restrict__ q, int qStride, const float* __restrict__ k, int kStride,
-                                const float* __restrict__ v, int vStride, int heads, int kvHeads, int headDim, const float* __restrict__ cosT,
-                                const float* __restrict__ sinT, const TokenMeta meta, void* kCache, void* vCache,
-                                bool kvF32, float* qOut) {
-  const int t = blockIdx.x;
+                                const float* __restrict__ v, int vStride, int t, int heads, int kvHeads, int headDim,
+                                const float* __restrict__ cosT, const float* __restrict__ sinT, const TokenMeta meta,
+                                void* kCache, void* vCache, bool kvF32, float* qOut) {
   const int half = headDim / 2;
-  const int pos = meta.positions[t];
-  const float* c = cosT + static_cast<size_t>(pos) * half;
-  const float* s = sinT + static_cast<size_t>(pos) * half;
-  const int block = meta.tables[meta.seqOf[t] * meta.maxBlocksPerSeq + pos / meta.blockSize];
+  const int rot = (heads + kvHeads) * half, perToken = rot + kvHeads * headDim;
+  const size_t idxAll = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
+  if (idxAll >= static_cast<size_t>(t) * perToken) return;
+  const int tok = static_cast<int>(idxAll / perToken), idx = static_cast<int>(idxAll % perToken);
+  const int pos = meta.positions[tok];
+  const int block = meta.tables[meta.seqOf[tok] * meta.maxBlocksPerSeq + pos / meta.blockSize];
   const size_t slotBase = (static_cast<size_t>(block) * meta.blockSize + pos % meta.blockSize) * kvHeads * headDim;
-  // q and k pairs: (heads + kvHeads) * half rotations.
-  for (int idx = threadIdx.x; idx < (heads + kvHeads) * half; idx += blockDim.x) {
-    const int h = idx / half, i = idx % half;
-    const bool isK = h >= heads;
-    const int hh = isK ? h - heads : h;
-    const float* src = isK ? k + static_cast<size_t>(t) * kStride + hh * headDim : q + static_cast<size_t>(t) * qStride + hh * headDim;
-    const double x0 = src[i], x1 = src[i + half], cc = c[i], ss = s[i];
-    const float y0 = static_cast<float>(x0 * cc - x1 * ss);
-    const float y1 = static_cast<float>(x1 * cc + x0 * ss);
-    if (isK) {
-      storeKv(kCache, kvF32, slotBase + hh * headDim + i, y0);
-      storeKv(kCache, kvF32, slotBase + hh * headDim + i + half, y1);
-    } else {
-      float* dst = qOut + (static_cast<size_t>(t) * heads + hh) * headDim;
-      dst[i] = y0;
-      dst[i + half] = y1;
-    }
+  if (idx >= rot) {
+    const int e = idx - rot;
+    storeKv(vCache, kvF32, slotBase + e, v[static_cast<size_t>(tok) * vStride + e]);
+    return;
   }
-  for (int idx = threadIdx.x; idx < kvHeads * headDim; idx += blockDim.x) storeKv(vCache, kvF32, slotBase + idx, v[static_cast<size_t>(t) * vStride + idx]);
+  const int h = idx / half, i = idx % half;
+  const bool isK = h >= heads;
+  const int hh = isK ? h - heads : h;
+  const float* src = isK ? k + static_cast<size_t>(tok) * kStride + hh * headDim : q + static_cast<size_t>(tok) * qStride + hh * headDim;
+  const double x0 = src[i], x1 = src[i + half];
+  const double cc = cosT[static_cast<size_t>(pos) * half + i], ss = sinT[static_cast<size_t>(pos) * half + i];
+  const float y0 = static_cast<float>(x0 * cc - x1 * ss);
+  const float y1 = static_cast<float>(x1 * cc + x0 * ss);
+  if (isK) {
+    storeKv(kCache, kvF32, slotBase + hh * headDim + i, y0);
+    storeKv(kCache, kvF32, slotBase + hh * headDim + i + half, y1);
+  } else {
+    float* dst = qOut + (static_cast<size_t>(tok) * heads + hh) * headDim;
+    dst[i] = y0;
+    dst[i + half] = y1;
+  }
 }
 
 }  // namespace
@@ -67,8 +72,9 @@ void ropeAndStore(const float* q, int qStride, const float* k, int kStride, cons
                   int headDim, const float* cosT, const float* sinT, const TokenMeta& meta, void* kCache,
                   void* vCache, bool kvF32, float* qOut, cudaStream_t stream) {
   if (t < 1) return;
-  ropeStoreKernel<<<t, kThreads, 0, stream>>>(q, qStride, k, kStride, v, vStride, heads, kvHeads, headDim, cosT, sinT, meta, kCache,
-                                              vCache, kvF32, qOut);
+  const size_t total = static_cast<size_t>(t) * ((heads + kvHeads) * (headDim / 2) + kvHeads * headDim);
+  ropeStoreKernel<<<static_cast<unsigned>((total + kThreads - 1) / kThreads), kThreads, 0, stream>>>(
+      q, qStride, k, kStride, v, vStride, t, heads, kvHeads, headDim, cosT, sinT, meta, kCache, vCache, kvF32, qOut);
   CUDA_CHECK_LAUNCH("ropeAndStore");
 }
 
