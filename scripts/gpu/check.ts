@@ -28,11 +28,9 @@ const TILED_TOKENS = [64, 100, 2048];
  * unset the measured table.
  */
 const TILED_MODE = process.env.ABQ_BTC_TILED === '1' ? 'always' : process.env.ABQ_BTC_TILED === '0' ? 'never' : 'table';
-/** Plane rows per token (or output) of the tiled kernel: the next power of two >= bits. */
-const planeRows = (bits: number): number => (bits <= 1 ? 1 : bits <= 2 ? 2 : bits <= 4 ? 4 : 8);
-/** btc-gemm.cu tiledByDefault: where the tiled kernel measured faster than split-K (NOTES.md v6). */
-function tiledByDefault(p: number, q: number): boolean {
-  return planeRows(p) <= 2 || planeRows(p) * planeRows(q) <= 8;
+/** btc-gemm.cu tiledByDefault: where the tiled kernel measured faster than split-K (NOTES.md v6): every (p, q) now. */
+function tiledByDefault(_p: number, _q: number): boolean {
+  return true;
 }
 /** (p, q) widths checked at M = 2048 with several CTA tiles along N and K stages (the tiled kernel's edges). */
 const TILED_LARGE_WIDTHS: ReadonlyArray<[number, number]> = [[1, 1], [2, 2], [2, 4], [3, 3], [4, 4], [3, 8], [8, 8], [5, 7]];
