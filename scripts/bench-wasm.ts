@@ -118,7 +118,7 @@ async function main(): Promise<void> {
   const bwMid = (bw + bwAfter) / 2;
   const w2a8 = best.get('4096x11008/1/W2A8');
   if (w2a8) say(`GEMV 4096x11008 W2A8 (fastest path): ${f(w2a8)} GB/s of 2-bit weights = ${f((100 * w2a8) / bwMid, 0)}% of the mean measured bandwidth (target 70%).`);
-  say('Why 70% is out of reach here (instruction counts read off `node --print-wasm-code`, header of wasm/assembly/simd/lutpairs.ts): per 16 bytes of W2A8 weights the plane-pair lookup loop runs ~31 instructions with ~15 memory operands (lut ~34, u8 codes ~68), because V8 in Node 20 lowers each non-constant `i8x16.swizzle` to 3 instructions (constant-pool address, `vpaddusb` of the 0x70 mask from memory, `vpshufb`). At the ~4 per cycle this mix sustains on Zen 3 (~2.9 GHz) that is ~6 GB/s; 70% of 12-15 GB/s needs ~20.');
+  say('Why 70% is out of reach here (instruction counts read off `node --print-wasm-code`, header of wasm/assembly/simd/lutpairs.ts): per 16 bytes of W2A8 weights the plane-pair lookup loop runs ~31 instructions with ~15 memory operands (lut ~34, u8 codes ~68), because V8 in Node 20 lowers each non-constant `i8x16.swizzle` to 3 instructions (constant-pool address, `vpaddusb` of the 0x70 mask from memory, `vpshufb`). At the 3-4 per cycle this mix sustains on Zen 3 (~2.9 GHz) that is 4.5-6 GB/s; 70% of 12-15 GB/s needs ~20.');
   const rv = relaxedSecondView();
   if (rv) say(rv);
   say('');

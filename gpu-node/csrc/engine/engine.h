@@ -4,11 +4,13 @@
 // run as CUDA graphs, one per batch-size bucket (1, 2, 4, ... maxSeqs), replayed with the step's
 // tokens, positions and block tables copied into fixed device buffers.
 #pragma once
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "cuda-check.cuh"
 #include "engine-linear.h"
 #include "engine-types.h"
 
@@ -84,6 +86,14 @@ class Engine {
   double streamBytes_ = 0;
   std::string description_;
 };
+
+template <typename T>
+T* Engine::devAlloc(size_t count) {  // every device buffer of the plan; freed by the destructor
+  void* p = nullptr;
+  CUDA_CHECK(cudaMalloc(&p, std::max<size_t>(count, 1) * sizeof(T)));
+  allocations_.push_back(p);
+  return static_cast<T*>(p);
+}
 
 /** The bucket (graph batch size) of a decode step with `seqs` sequences: the next power of two, at most maxSeqs. */
 int graphBucket(int seqs, int maxSeqs);

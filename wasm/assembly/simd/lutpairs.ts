@@ -29,9 +29,9 @@
  * Bound: 70% of the 12-13 GB/s one thread reads is ~9 GB/s, i.e. 16 bytes per ~5.2 cycles at the
  * ~2.9 GHz measured. Zen 3 issues at most 6 macro-ops and 3 loads per cycle: 31 instructions and
  * 15 memory operands per 16 bytes need >= 5.2 and >= 5 cycles even at those peaks (the 4 lookups
- * alone are 12 instructions and 8 loads), and this mix runs at ~4 per cycle (7.5 cycles: ~6 GB/s
- * measured, 38-40% of the 15-17 GB/s one thread read in that run). At that rate 70% needs ~20
- * instructions per 16 bytes, out of reach with plain SIMD in V8.
+ * alone are 12 instructions and 8 loads), and this mix runs at ~3-4 per cycle (7.5-10 cycles:
+ * 4.4-6.3 GB/s measured, 33-40% of the single-thread read bandwidth of the same run). At that rate
+ * 70% needs ~20 instructions per 16 bytes, out of reach with plain SIMD in V8.
  * The relaxed form (a bare vpshufb; Node 20 only behind --experimental-wasm-relaxed-simd, default
  * in Node 22+ and Chromium) removes 8 instructions and 8 loads per 16 bytes;
  * ASC_FEATURE_RELAXED_SIMD selects it at build time (wasm/build/kernels-simd-relaxed.wasm).
