@@ -5,7 +5,7 @@
 // baseline runs every linear as dense fp16 in the same engine (cuBLAS when it can be loaded:
 // ABQ_CUBLAS=<path to libcublas.so>, else the engine's own dense kernel; the row says which).
 //
-//   abq-engine-bench [--quick] [--configs w4a16g128,w2a8,...] [--out results.jsonl]
+//   abq-engine-bench [--quick] [--configs w4a16g128,w2a8,...] [--out results.jsonl] [--profile] [--fuse-check-only]
 // Prints one JSON line per config on stdout (and to --out), and a table on stderr.
 #include <cuda_fp16.h>
 #include <cuda_profiler_api.h>
@@ -30,6 +30,7 @@ namespace {
 
 constexpr int kDim = 4096, kLayers = 32, kHeads = 32, kKvHeads = 32, kHeadDim = 128, kFfn = 11008, kVocab = 32000;
 constexpr int kContext = 4096;
+constexpr int kFuseCheckTokens = 8;  // rows of the fused-vs-unfused exactness step (within the fusion limit)
 constexpr int kDecodeContext = 128;  // positions already in the cache when decode timing starts
 constexpr int kDecodeSteps = 24;
 
@@ -205,12 +206,15 @@ double copyBandwidth() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false, profile = false, ncu = false;
+  bool quick = false, profile = false, ncu = false, fuseCheckOnly = false, lateStep = false;
   std::string only, outPath;
+  int fuseFailures = 0;
   for (int i = 1; i < argc; i++) {
     if (!std::strcmp(argv[i], "--quick")) quick = true;
     else if (!std::strcmp(argv[i], "--profile")) profile = true;
     else if (!std::strcmp(argv[i], "--ncu")) ncu = true;  // eager b1 decode steps between cudaProfilerStart/Stop only
+    else if (!std::strcmp(argv[i], "--fuse-check-only")) fuseCheckOnly = true;  // the fused-vs-unfused exactness step only
+    else if (!std::strcmp(argv[i], "--late-step")) lateStep = true;  // diagnosis: an 8-token all-logits step after prefill
     else if (!std::strcmp(argv[i], "--configs") && i + 1 < argc) only = argv[++i];
     else if (!std::strcmp(argv[i], "--out") && i + 1 < argc) outPath = argv[++i];
   }
@@ -255,6 +259,24 @@ int main(int argc, char** argv) {
                     eng.memory().weightBytes / 1e9, eng.memory().kvBytes / 1e9, eng.memory().workspaceBytes / 1e9,
                     eng.numBlocks(), eng.weightStreamBytes(), bw);
       json += buf;
+      {  // exactness of the decode fusions: eager all-logits steps of 8 tokens, fused vs unfused, bit for bit
+        StepIn in = makeStep(1, kFuseCheckTokens, 0, (kFuseCheckTokens + bs) / bs);
+        in.allLogits = true;
+        const bool fuseDefault = eng.fuseEpilogues();  // ABQ_ENGINE_FUSE=0 keeps both steps unfused
+        eng.setFuseEpilogues(false);
+        std::fprintf(stderr, "%s: fuse check: unfused step\n", c.name.c_str());
+        const std::vector<float> plain = eng.step(in).logits;
+        eng.setFuseEpilogues(fuseDefault);
+        std::fprintf(stderr, "%s: fuse check: fused step\n", c.name.c_str());
+        const std::vector<float> fused = eng.step(in).logits;
+        const bool same = plain.size() == fused.size() &&
+                          std::memcmp(plain.data(), fused.data(), plain.size() * sizeof(float)) == 0;
+        std::fprintf(stderr, "%s: fused epilogues %s the unfused step's logits (%zu values)\n", c.name.c_str(),
+                     same ? "equal" : "DIFFER FROM", plain.size());
+        json += same ? ",\"fuseCheck\":\"equal\"" : ",\"fuseCheck\":\"DIFFERENT\"";
+        if (!same) fuseFailures++;
+        if (fuseCheckOnly) continue;
+      }
       // Decode.
       std::vector<double> tps(4, 0);
       double b1Step = 0;
@@ -298,6 +320,12 @@ int main(int argc, char** argv) {
         json += buf;
         pf[pi] = P * 1000.0 / med; ttft[pi] = med;
       }
+      if (lateStep) {
+        StepIn in = makeStep(1, kFuseCheckTokens, 0, (kFuseCheckTokens + bs) / bs);
+        in.allLogits = true;
+        eng.step(in);
+        std::fprintf(stderr, "%s: late all-logits step ok\n", c.name.c_str());
+      }
       if (profile) {  // where the time of an eager b1 decode step and a 512-token prefill goes
         for (int kind = 0; kind < 2; kind++) {
           const int B = 1, P = kind == 0 ? 1 : 512, bps = (kDecodeContext + 512 + bs) / bs;
@@ -333,5 +361,6 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (out) std::fclose(out);
-  return 0;
+  if (fuseFailures) std::fprintf(stderr, "engine-bench: %d configs' fused epilogues differ from the unfused path\n", fuseFailures);
+  return fuseFailures ? 1 : 0;
 }

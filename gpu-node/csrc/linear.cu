@@ -6,6 +6,8 @@
 #include "btc-layout.cuh"
 #include "cuda-check.cuh"
 
+#include <algorithm>
+
 namespace abq {
 namespace {
 
@@ -128,8 +130,15 @@ void Linear::ensureWorkspace(int m) {
   const int n = spec_.n, k = spec_.k;
   if (a16_) {
     xPadded_ = alloc<__half>(static_cast<size_t>(m) * a16PaddedK(spec_.wbits, k));
-    A16Problem pr{m, n, k, spec_.wbits, groupSize_};
-    partial_ = alloc<float>(a16PartialFloats(pr, a16Plan(pr, smCount_)));
+    // The split-K partials of the largest need of any M up to m: smaller M split more, so sizing for m's
+    // plan alone left too little for a later smaller call (an 8-token step after a 2048-token prefill
+    // wrote past it: found by the engine benchmark).
+    size_t partial = 0;
+    for (int mm = 1; mm <= m; mm++) {
+      A16Problem pr{mm, n, k, spec_.wbits, groupSize_};
+      partial = std::max(partial, a16PartialFloats(pr, a16Plan(pr, smCount_)));
+    }
+    partial_ = alloc<float>(partial);
   } else {
     xPlanes_ = alloc<uint32_t>(static_cast<size_t>(spec_.abits) * m * wordsPad_);
     xScales_ = alloc<float>(static_cast<size_t>(m) * actGroups_);

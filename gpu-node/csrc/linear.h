@@ -82,6 +82,11 @@ class Linear {
   void accumulateExternal(const uint32_t* xPlanes, int m, uint32_t* acc, cudaStream_t stream) const;
   /** Name of the kernel accumulateExternal runs for M tokens. */
   std::string externalPlanName(int m) const;
+  /**
+   * Allocates multiply()'s workspace for up to maxM tokens now (A16: padded x and split-K partials), so
+   * calls captured in CUDA graphs never see it reallocated by a later, larger call.
+   */
+  void reserveWorkspace(int maxM) { ensureWorkspace(maxM); }
 
  private:
   void ensureWorkspace(int m);

@@ -108,6 +108,11 @@ ArenaNeeds EngineLinear::needs(int chunk) const {
   return a;
 }
 
+void EngineLinear::reserve(int chunk) const {
+  // Only weight-only layers use Linear's own workspace here (BTC layers accumulate into the engine's arena).
+  if (kind_ == WeightKind::kPacked && packed_->weightOnly()) packed_->reserveWorkspace(chunk);
+}
+
 std::string EngineLinear::planName(int m) const {
   if (kind_ == WeightKind::kDenseF32) return "dense-f32";
   if (kind_ == WeightKind::kDenseF16) return "dense-f16";
@@ -124,7 +129,11 @@ std::string EngineLinear::specText() const {
 }
 
 void EngineLinear::forward(const PrepSource& src, int m, float* y, const float* residual, const LinearArena& ws,
-                           cudaStream_t stream) const {
+                           cudaStream_t stream, PendingEpilogue* defer) const {
+  const bool deferOk = defer && kind_ == WeightKind::kPacked && m <= ws.chunk && m <= kFuseEpilogueMaxRows;
+  if (defer) *defer = PendingEpilogue{};
+  if (src.pending.kind != kPendingNone && (m > ws.chunk || src.rowIndex))
+    throw AbqError("EngineLinear: a pending epilogue needs one chunk and no row gather (m=" + std::to_string(m) + ")");
   for (int r0 = 0; r0 < m; r0 += ws.chunk) {
     const int mc = std::min(ws.chunk, m - r0);
     PrepSource s = src;
@@ -145,6 +154,11 @@ void EngineLinear::forward(const PrepSource& src, int m, float* y, const float* 
       t.kind = kOutF16; t.f16 = ws.xf16;
       prepActivations(s, t, mc, stream);
       packed_->multiply(ws.xf16, mc, ws.yf16, stream);
+      if (deferOk) {
+        defer->kind = kPendingHalf; defer->yf16 = ws.yf16;
+        defer->e.m = mc; defer->e.n = n_; defer->e.y = yc; defer->e.residual = rc;
+        return;
+      }
       halfToFloat(ws.yf16, mc, n_, yc, rc, stream);
     } else {
       t.kind = kOutPlanes;
@@ -155,6 +169,12 @@ void EngineLinear::forward(const PrepSource& src, int m, float* y, const float* 
       packed_->accumulateExternal(ws.planes, mc, ws.acc, stream);
       EpiF32Args e{mc, n_, k_, packed_->groupSizeEff(), packed_->actGroupEff(), ws.acc, ws.scales, ws.zeros, ws.sums,
                    packed_->weightScales(), packed_->weightZeros(), packed_->weightSums(), packed_->bias(), yc, rc};
+      if (deferOk) {
+        defer->kind = kPendingBtc; defer->e = e;
+        defer->groups = (k_ + e.groupSize - 1) / e.groupSize;  // as epilogueF32 computes them
+        defer->actGroups = (k_ + e.actGroup - 1) / e.actGroup;
+        return;
+      }
       epilogueF32(e, stream);
     }
   }

@@ -42,11 +42,19 @@ class EngineLinear {
   /** Bytes read per call: the file's packed bytes (p N K / 8 + scales/zeros) or the dense matrix. */
   double streamBytes() const { return streamBytes_; }
   ArenaNeeds needs(int chunk) const;
+  /** Sizes the layer's own workspace (weight-only layers) for `chunk` tokens at load, before any graph capture. */
+  void reserve(int chunk) const;
   std::string planName(int m) const;
   std::string specText() const;
 
+  /**
+   * y = this layer applied to the prepared src (+ residual). With `defer` and few rows (decode) the
+   * epilogue is not launched: *defer describes it, and the caller hands it to the next layer's prep as
+   * src.pending, which must run before anything else touches ws.acc / ws.yf16 or this call's activation
+   * parameters (scales, zeros, sums: the next layer uses the other arena's). defer->kind says which.
+   */
   void forward(const PrepSource& src, int m, float* y, const float* residual, const LinearArena& ws,
-               cudaStream_t stream) const;
+               cudaStream_t stream, PendingEpilogue* defer = nullptr) const;
 
  private:
   WeightKind kind_;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 namespace abq::engine {
@@ -119,6 +120,10 @@ Engine::Engine(const HostModel& model, const EngineOptions& opts) : cfg_(model.c
       for (const auto* e : {&L.qkv, &L.q, &L.k, &L.v, &L.o, &L.gateUp, &L.gate, &L.up, &L.down})
         if (*e) need.maxWith((*e)->needs(arena_.chunk));
     need.maxWith(lmHead_->needs(arena_.chunk));
+    for (const Layer& L : layers_)  // weight-only layers' own workspaces: sized now, never regrown under a graph
+      for (const auto* e : {&L.qkv, &L.q, &L.k, &L.v, &L.o, &L.gateUp, &L.gate, &L.up, &L.down})
+        if (*e) (*e)->reserve(arena_.chunk);
+    lmHead_->reserve(arena_.chunk);
     arena_.planes = devAlloc<uint32_t>(need.planes);
     arena_.scales = devAlloc<float>(need.scales);
     arena_.zeros = devAlloc<uint8_t>(need.scales);
@@ -128,6 +133,12 @@ Engine::Engine(const HostModel& model, const EngineOptions& opts) : cfg_(model.c
     arena_.yf16 = devAlloc<__half>(need.yf16);
     arena_.acc = devAlloc<uint32_t>(need.acc);
     CUDA_CHECK(cudaMemset(arena_.acc, 0, std::max<size_t>(need.acc, 1) * 4));
+    arenaB_ = arena_;
+    arenaB_.scales = devAlloc<float>(need.scales);
+    arenaB_.zeros = devAlloc<uint8_t>(need.scales);
+    arenaB_.sums = devAlloc<uint32_t>(need.sums);
+    const char* fuseEnv = std::getenv("ABQ_ENGINE_FUSE");
+    fuseEpilogues_ = !(fuseEnv && std::string(fuseEnv) == "0");
     maxBps_ = (c.contextLength + opts_.blockSize - 1) / opts_.blockSize;
     allocStaging();
     size_t free2 = 0;
@@ -208,6 +219,10 @@ void Engine::forward(int t, int rows, bool sample) {
   embedRows(embed_, dTokens_, t, c.dim, hidden_, stream_);
   mark("embed");
   const PrepSource plain{kPrepRow, nullptr, 0, nullptr, 0, nullptr, 0, nullptr};
+  // Decode: the epilogues of o, gate_up and down run inside the next prep (PendingEpilogue) where that
+  // prep is the only reader (fused gate_up / qkv); qkv's feeds RoPE and the last down's the lm_head.
+  const bool fuse = fuseEpilogues_ && t <= kFuseEpilogueMaxRows && t <= arena_.chunk;
+  PendingEpilogue fromDown{};  // the previous layer's down_proj output, when deferred
   for (int l = 0; l < c.layers; l++) {
     const Layer& L = layers_[l];
     PrepSource n1 = plain;
@@ -215,7 +230,9 @@ void Engine::forward(int t, int rows, bool sample) {
     const float *q, *k, *v;
     int qs, ks, vs;
     if (L.qkv) {
-      L.qkv->forward(n1, t, qkvBuf_, nullptr, arena_, stream_);
+      PrepSource src = n1;
+      src.pending = fromDown;
+      L.qkv->forward(src, t, qkvBuf_, nullptr, arena_, stream_);
       q = qkvBuf_; k = qkvBuf_ + qDim; v = qkvBuf_ + qDim + kvDim;
       qs = ks = vs = qDim + 2 * kvDim;
     } else {
@@ -235,15 +252,20 @@ void Engine::forward(int t, int rows, bool sample) {
     mark("attention");
     PrepSource a = plain;
     a.x = att_; a.xStride = qDim;
-    L.o->forward(a, t, hidden_, hidden_, arena_, stream_);
+    PendingEpilogue fromO{};
+    L.o->forward(a, t, hidden_, hidden_, arenaB_, stream_, fuse && L.gateUp ? &fromO : nullptr);
     mark("o (quant, gemm, epilogue+residual)");
     PrepSource n2 = n1;
     n2.normW = L.postNorm;
     PrepSource sw = plain;
     sw.mode = kPrepSwiglu;
     if (L.gateUp) {
-      L.gateUp->forward(n2, t, guBuf_, nullptr, arena_, stream_);
+      n2.pending = fromO;
+      PendingEpilogue fromGateUp{};
+      L.gateUp->forward(n2, t, guBuf_, nullptr, arena_, stream_, fuse ? &fromGateUp : nullptr);
       sw.x = guBuf_; sw.xStride = 2 * I; sw.x2 = guBuf_ + I; sw.x2Stride = 2 * I;
+      sw.pending = fromGateUp;
+      sw.pending.x2Col = I;
     } else {
       float* ub = guBuf_ + static_cast<size_t>(opts_.maxBatchTokens) * I;
       L.gate->forward(n2, t, guBuf_, nullptr, arena_, stream_);
@@ -251,7 +273,9 @@ void Engine::forward(int t, int rows, bool sample) {
       sw.x = guBuf_; sw.xStride = I; sw.x2 = ub; sw.x2Stride = I;
     }
     mark("gate_up (norm+quant, gemm, epilogue)");
-    L.down->forward(sw, t, hidden_, hidden_, arena_, stream_);
+    const bool deferDown = fuse && l + 1 < c.layers && layers_[l + 1].qkv;
+    fromDown = PendingEpilogue{};
+    L.down->forward(sw, t, hidden_, hidden_, arenaB_, stream_, deferDown ? &fromDown : nullptr);
     mark("down (swiglu+quant, gemm, epilogue+residual)");
   }
   PrepSource fin = plain;

@@ -41,6 +41,12 @@ class Engine {
    * (events between ops: for finding where a step's time goes; graphs are off while profiling).
    */
   void setProfiling(bool on) { profiling_ = on; profMs_.clear(); }
+  /**
+   * Epilogue -> next prep fusion at decode (on by default). Applies to eager steps and to graphs captured
+   * afterwards (the benchmark compares eager all-logits steps with it on and off: they must be identical).
+   */
+  void setFuseEpilogues(bool on) { fuseEpilogues_ = on; }
+  bool fuseEpilogues() const { return fuseEpilogues_; }
   std::map<std::string, double> takeProfile() { auto p = profMs_; profMs_.clear(); return p; }
 
  private:
@@ -63,7 +69,10 @@ class Engine {
   float* embed_ = nullptr; float* finalNorm_ = nullptr; float* cos_ = nullptr; float* sin_ = nullptr;
   std::vector<Layer> layers_;
   std::unique_ptr<EngineLinear> lmHead_;
-  LinearArena arena_;
+  LinearArena arena_;   // qkv, gate_up, lm_head
+  LinearArena arenaB_;  // o, down: the same buffers but its own activation parameters, so a deferred
+                        // epilogue (PendingEpilogue) still reads its own while the next prep writes the other's
+  bool fuseEpilogues_ = true;  // ABQ_ENGINE_FUSE=0 turns the epilogue -> next prep fusion off (diagnosis)
   // Activations [maxBatchTokens][...]
   float *hidden_ = nullptr, *qkvBuf_ = nullptr, *qRot_ = nullptr, *att_ = nullptr, *guBuf_ = nullptr, *logits_ = nullptr;
   void* sampleScratch_ = nullptr;

@@ -7,6 +7,31 @@
 
 namespace abq::engine {
 
+// ---- epilogue-f32.cu: integer accumulators -> f32 outputs (+ residual) ----
+struct EpiF32Args {
+  int m, n, k, groupSize, actGroup;
+  uint32_t* acc;  // [M][N][G], zeroed after reading
+  const float* xScales; const uint8_t* xZeros; const uint32_t* xSums;
+  const float* wScales; const uint8_t* wZeros; const uint32_t* wSums;
+  const float* bias;
+  float* y;              // [M][N]
+  const float* residual; // [M][N] added after rounding (may alias y), or nullptr
+};
+
+// A linear layer's output left unfinished so that the next layer's input preparation finishes it (few
+// rows only: at decode the epilogue's own launch cost more than its work). The prep then computes the
+// output columns its slice needs, writes them to e.y (the residual stream) and zeroes the accumulators.
+enum PendingKind : int { kPendingNone = 0, kPendingBtc = 1, kPendingHalf = 2 };
+/** Most rows for which a linear's epilogue is fused into the next prep (decode batches). */
+constexpr int kFuseEpilogueMaxRows = 64;
+struct PendingEpilogue {
+  int kind = kPendingNone;
+  EpiF32Args e{};                // kPendingBtc: everything; kPendingHalf: m, n, y, residual
+  int groups = 0, actGroups = 0; // kPendingBtc: weight groups and activation groups per row
+  const __half* yf16 = nullptr;  // kPendingHalf: the weight-only GEMM's fp16 output [M][N]
+  int x2Col = 0;                 // kPrepSwiglu: the up half starts at this output column
+};
+
 // ---- act-prep.cu: build a linear layer's input from the f32 residual stream ----
 enum PrepMode : int { kPrepRow = 0, kPrepNorm = 1, kPrepSwiglu = 2 };
 enum PrepOut : int { kOutPlanes = 0, kOutF32 = 1, kOutF16 = 2 };
@@ -17,6 +42,7 @@ struct PrepSource {
   const float* x2; int x2Stride;   // kPrepSwiglu: the up half
   const float* normW; double eps;  // kPrepNorm
   const int* rowIndex;             // output row r reads source row rowIndex[r] (nullptr: r)
+  PendingEpilogue pending{};       // kind != none: the source rows are this epilogue's (x, x2 unused; no rowIndex)
 };
 
 struct PrepTarget {
@@ -32,15 +58,6 @@ constexpr int kPrepMaxK = 16384;
 void prepActivations(const PrepSource& src, const PrepTarget& dst, int m, cudaStream_t stream);
 
 // ---- epilogue-f32.cu: integer accumulators -> f32 outputs (+ residual) ----
-struct EpiF32Args {
-  int m, n, k, groupSize, actGroup;
-  uint32_t* acc;  // [M][N][G], zeroed after reading
-  const float* xScales; const uint8_t* xZeros; const uint32_t* xSums;
-  const float* wScales; const uint8_t* wZeros; const uint32_t* wSums;
-  const float* bias;
-  float* y;              // [M][N]
-  const float* residual; // [M][N] added after rounding (may alias y), or nullptr
-};
 void epilogueF32(const EpiF32Args& e, cudaStream_t stream);
 /** y f32 = f16 x (+ residual), [M][N]. */
 void halfToFloat(const __half* x, int m, int n, float* y, const float* residual, cudaStream_t stream);
