@@ -29,11 +29,11 @@ function timeCell(method: string, q?: AccuracyRecord): string {
 }
 
 /** The status line: complete, or exactly which rows each column lacks. */
-function statusLines(get: RecordLookup, jobs: AccuracyJob[]): string[] {
+function statusLines(get: RecordLookup, jobs: AccuracyJob[], hasNotes: boolean): string[] {
   const missing = missingRows(get, jobs);
   const parts = ([['TinyStories', missing.quant], ['integer path', missing.int], ['WikiText-2', missing.wiki]] as const)
     .filter(([, rows]) => rows.length).map(([col, rows]) => `${col}: ${rows.length} of ${jobs.length - (col === 'integer path' ? 1 : 0)} (${rows.map(jobLabel).join(', ')})`);
-  return parts.length ? [`**Partial run**: rows without a figure (shown as -): ${parts.join('; ')}. "About this run" says why.`] : ['Complete run: every row has its TinyStories, integer-path and WikiText-2 figure.'];
+  return parts.length ? [`**Partial run**: rows without a figure (shown as -): ${parts.join('; ')}.${hasNotes ? ' "About this run" says why.' : ''}`] : ['Complete run: every row has its TinyStories, integer-path and WikiText-2 figure.'];
 }
 
 function summaryLines(records: AccuracyRecord[], get: RecordLookup, jobs: AccuracyJob[]): string[] {
@@ -65,7 +65,7 @@ export async function writeAccuracyDoc(records: AccuracyRecord[], info: DocInfo,
   const vsFp = (r?: Measured, base?: Measured) => (r && base ? `${(((r.ppl - base.ppl) / base.ppl) * 100).toFixed(1)}%` : '-');
   const lines = [
     '# Accuracy of the quantization methods (stories260K)', '',
-    ...statusLines(get, jobs), '',
+    ...statusLines(get, jobs, !!info.notes?.length), '',
     `Command: \`npm run bench:accuracy\` (scripts/bench-accuracy.ts). Machine: ${info.machine ?? machineLine()}.`, '',
     `- Model: stories260K (dim 64, 5 blocks, GQA 8/4 heads), f32. All 35 block linears quantized; embeddings, norms and the tied lm_head stay f32.`,
     `- Evaluation: TinyStories validation, first ${info.evalStories} stories, shared/eval's stream protocol ([BOS]+story concatenated, 512-token windows). WikiText-2 test: GPTQ protocol (rows joined by blank lines, one BOS, non-overlapping 512-token windows), first ${info.wikiTokens} tokens.`,

@@ -18,7 +18,7 @@ namespace {
 constexpr int kWarps = 4;
 constexpr int kMaxHeadDim = 128;
 constexpr int kDimsPerLane = kMaxHeadDim / 32;
-constexpr int kValueBatch = 16;  // value rows loaded together (their loads in flight at once)
+constexpr int kValueBatch = 8;  // value rows loaded together
 
 template <typename KV> __device__ __forceinline__ float ld(const KV* p) { return static_cast<float>(p[0]); }
 template <> __device__ __forceinline__ float ld<__half>(const __half* p) { return __half2float(p[0]); }
@@ -28,21 +28,13 @@ template <typename Acc>
 __device__ __forceinline__ Acc dotRow(const float* qs, const __half* kr, int headDim) {
   Acc dot = 0;
   if (headDim % 8 == 0) {
-    // All of the row's 16-byte loads are issued before the first is used (a loop that used each load
-    // at once kept one in flight per lane: ~16 dependent memory latencies per 32 positions).
-    constexpr int kLoads = kMaxHeadDim / 8;
-    uint4 raw[kLoads];
-#pragma unroll
-    for (int c = 0; c < kLoads; c++)
-      if (c * 8 < headDim) raw[c] = *reinterpret_cast<const uint4*>(kr + c * 8);
-#pragma unroll
-    for (int c = 0; c < kLoads; c++) {
-      if (c * 8 >= headDim) break;
-      const __half2* h2 = reinterpret_cast<const __half2*>(&raw[c]);
+    for (int d = 0; d < headDim; d += 8) {
+      const uint4 raw = *reinterpret_cast<const uint4*>(kr + d);
+      const __half2* h2 = reinterpret_cast<const __half2*>(&raw);
 #pragma unroll
       for (int j = 0; j < 4; j++) {
         const float2 f = __half22float2(h2[j]);
-        dot += static_cast<Acc>(qs[c * 8 + 2 * j]) * f.x + static_cast<Acc>(qs[c * 8 + 2 * j + 1]) * f.y;
+        dot += static_cast<Acc>(qs[d + 2 * j]) * f.x + static_cast<Acc>(qs[d + 2 * j + 1]) * f.y;
       }
     }
     return dot;
