@@ -6,6 +6,7 @@
 // ABQ_CUBLAS=<path to libcublas.so>, else the engine's own dense kernel; the row says which).
 //
 //   abq-engine-bench [--quick] [--configs w4a16g128,w2a8,...] [--out results.jsonl] [--profile] [--fuse-check-only]
+//                    [--ncu] [--kv-blocks N] [--late-step]
 // Prints one JSON line per config on stdout (and to --out), and a table on stderr.
 #include <cuda_fp16.h>
 #include <cuda_profiler_api.h>
@@ -208,7 +209,7 @@ double copyBandwidth() {
 int main(int argc, char** argv) {
   bool quick = false, profile = false, ncu = false, fuseCheckOnly = false, lateStep = false;
   std::string only, outPath;
-  int fuseFailures = 0;
+  int fuseFailures = 0, kvBlocks = 0;
   for (int i = 1; i < argc; i++) {
     if (!std::strcmp(argv[i], "--quick")) quick = true;
     else if (!std::strcmp(argv[i], "--profile")) profile = true;
@@ -217,6 +218,7 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--late-step")) lateStep = true;  // diagnosis: an 8-token all-logits step after prefill
     else if (!std::strcmp(argv[i], "--configs") && i + 1 < argc) only = argv[++i];
     else if (!std::strcmp(argv[i], "--out") && i + 1 < argc) outPath = argv[++i];
+    else if (!std::strcmp(argv[i], "--kv-blocks") && i + 1 < argc) kvBlocks = std::atoi(argv[++i]);  // small KV: cheap ncu replays
   }
   std::vector<Config> configs = {{"W4A16 g128", 4, 16, 128, false}, {"W2A8", 2, 8, 0, false}, {"W4A4", 4, 4, 0, false},
                                  {"W6A6", 6, 6, 0, false}, {"W8A8", 8, 8, 0, false}, {"fp16", 16, 16, 0, true}};
@@ -240,6 +242,7 @@ int main(int argc, char** argv) {
       EngineOptions opts;
       opts.maxSeqs = 64; opts.maxBatchTokens = 2048; opts.kvMemoryFraction = 0.6;
       if (ncu) opts.graphs = false;
+      if (kvBlocks > 0) opts.numBlocks = kvBlocks;
       Engine eng(model, opts);
       pool = Pool();
       if (ncu) {  // ncu --profile-from-start off: two eager batch-1 decode steps, nothing else

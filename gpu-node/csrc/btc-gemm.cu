@@ -3,6 +3,7 @@
 #include "btc-kernel.cuh"
 #include "cuda-check.cuh"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -101,6 +102,14 @@ TiledMode tiledMode() {
 // 877 vs 2946 us. Kept as a function so a future measurement can carve out exceptions in one place.
 bool tiledByDefault(int /*p*/, int /*q*/) { return true; }
 
+// Split-K tuning knobs for experiments (ABQ_BTC_MIN_PAIRS, ABQ_BTC_TARGET_CTAS); the defaults are the constants above.
+int envInt(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::atoi(v) : fallback;
+}
+int minPairsPerSplit() { static const int v = std::max(1, envInt("ABQ_BTC_MIN_PAIRS", kMinPairsPerSplit)); return v; }
+int targetCtasPerSm() { static const int v = std::max(1, envInt("ABQ_BTC_TARGET_CTAS", kTargetCtasPerSm)); return v; }
+
 int gridFor(size_t total) { return static_cast<int>(std::min<size_t>((total + kThreads - 1) / kThreads, 1u << 20)); }
 
 }  // namespace
@@ -155,8 +164,8 @@ BtcPlan btcPlan(const BtcProblem& pr, int smCount) {
   const int tokenBlocks = ceilDiv(pr.m, plan.mTiles * tokensPerTile);
   const int nBlocks = ceilDiv(ceilDiv(pr.n, kTileN), kBtcWarps);
   const int kPairs = ceilDiv(ceilDiv(pr.k, 32), kPairWords);
-  const int want = ceilDiv(kTargetCtasPerSm * smCount, tokenBlocks * nBlocks);
-  plan.splits = std::max(1, std::min(want, kPairs / kMinPairsPerSplit));
+  const int want = ceilDiv(targetCtasPerSm() * smCount, tokenBlocks * nBlocks);
+  plan.splits = std::max(1, std::min(want, kPairs / minPairsPerSplit()));
   plan.fusedEpilogue = pr.m <= kMaxFusedTokens;
   plan.name = "btc-mma-r" + std::to_string(plan.rowsPerToken) + "-mt" + std::to_string(plan.mTiles) + "-s" +
               std::to_string(plan.splits) + (plan.fusedEpilogue ? "-fused" : "");

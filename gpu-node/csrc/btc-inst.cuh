@@ -3,6 +3,7 @@
 #pragma once
 #include "btc-kernel.cuh"
 #include "cuda-check.cuh"
+#include "pdl.h"
 
 namespace abq {
 
@@ -13,7 +14,7 @@ template <int P>
 void launchBtc(int r, int mt, dim3 grid, cudaStream_t stream, const BtcArgs& args) {
 #define ABQ_BTC_CASE(R_, MT_)                                                        \
   if (r == R_ && mt == MT_) {                                                        \
-    btcGemmKernel<P, R_, MT_><<<grid, kBtcThreads, 0, stream>>>(args);               \
+    launchPdl(btcGemmKernel<P, R_, MT_>, grid, dim3(kBtcThreads), 0, stream, args);  \
     CUDA_CHECK_LAUNCH("btcGemmKernel");                                              \
     return;                                                                          \
   }

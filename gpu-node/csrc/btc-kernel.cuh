@@ -62,6 +62,9 @@ __global__ void __launch_bounds__(kBtcThreads, kBtcMinCtas<P, MT>) btcGemmKernel
   static_assert(R == 1 || R == 2 || R == 4 || R == 8, "rows per token is a power of two <= 8");
   constexpr int kTokensPerCta = MT * kTileM / R;
 
+  // PDL (pdl.h): the next kernel may launch now; this one waits for the previous kernel's outputs
+  // (activation planes, zeroed accumulators) only after its first weight loads are in flight.
+  pdlLaunchDependents();
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, t = lane % 4;
   const int nTile = blockIdx.y * kBtcWarps + warp;
@@ -167,6 +170,7 @@ __global__ void __launch_bounds__(kBtcThreads, kBtcMinCtas<P, MT>) btcGemmKernel
   constexpr bool kLookahead = kBatch == 1 && (MT == 1 || 8 * P + 4 * MT <= 40);
   const uint4* wp = a.wtile + (static_cast<size_t>(nTile) * a.kPairs + pairBegin) * P * kLanes + lane;
   if constexpr (kBatch > 1) {
+    pdlWait();
 #pragma unroll 1
     for (int pair = pairBegin; pair < pairEnd; pair += kBatch, wp += kBatch * P * kLanes) {
       uint4 b[kBatch][P];
@@ -181,7 +185,8 @@ __global__ void __launch_bounds__(kBtcThreads, kBtcMinCtas<P, MT>) btcGemmKernel
   } else {
     uint4 b[P];
 #pragma unroll
-    for (int j = 0; j < P; j++) b[j] = ldStream(wp + j * kLanes);
+    for (int j = 0; j < P; j++) b[j] = pairBegin < pairEnd ? ldStream(wp + j * kLanes) : make_uint4(0, 0, 0, 0);
+    pdlWait();
 #pragma unroll 1
     for (int pair = pairBegin; pair < pairEnd; pair++) {
       wp += P * kLanes;

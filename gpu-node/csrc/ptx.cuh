@@ -100,4 +100,23 @@ __device__ __forceinline__ void ldmatrixX4(uint32_t (&r)[4], uint32_t addr) {
                : "memory");
 }
 
+/**
+ * Programmatic dependent launch (sm_90): a kernel launched with the programmatic-serialization attribute
+ * (pdl.h) may start while the kernel before it in the stream still runs. pdlWait() blocks until that
+ * kernel has completed and its writes are visible: every such kernel calls it before it reads anything
+ * the previous kernels wrote, and before it exits, so completion stays transitive along the stream.
+ * pdlLaunchDependents() lets the next kernel's CTAs start early (their own pdlWait still holds them
+ * before any dependent read). Both are no-ops without the attribute and on older architectures.
+ */
+__device__ __forceinline__ void pdlWait() {
+#if __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void pdlLaunchDependents() {
+#if __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+
 }  // namespace abq

@@ -29,6 +29,8 @@
 
 #include "epilogue-f32.cuh"
 #include "cuda-check.cuh"
+#include "pdl.h"
+#include "ptx.cuh"
 
 namespace abq::engine {
 namespace {
@@ -36,7 +38,7 @@ namespace {
 namespace cg = cooperative_groups;
 
 constexpr int kRowThreads = 1024;     // one CTA per row (prefill): the row's work on one SM
-constexpr int kClusterThreads = 256;  // per CTA of a cluster (decode): a slice of K / kMaxCluster elements
+constexpr int kClusterThreads = 512;  // per CTA of a cluster (decode): a slice of K / kMaxCluster elements, 1-3 per thread
 constexpr int kMaxCluster = 8;        // portable cluster size
 constexpr int kClusterMaxRows = 64;   // rows up to which a row is spread over a cluster (decode batches)
 constexpr int kMinSliceWords = 1;     // 1: small models (stories260K, the exactness check) also take the cluster path
@@ -60,22 +62,27 @@ __device__ __forceinline__ T* peer(T* p, int rank) {
 #endif
 }
 
+// Reductions: a shuffle tree per warp, then warp 0 reduces the warp partials with another shuffle tree
+// (a fixed order: deterministic, and O(log) on the critical path; a loop over the warps in every thread
+// was a large share of the prep's ~2,000 instructions per warp, NOTES.md engine E3), then across the
+// cluster lane c of warp 0 reads CTA c's partial through distributed shared memory (one round trip).
+
 /** Block-wide sum (every thread gets it); red holds kMaxWarps + 1 doubles. */
 __device__ double blockSumDouble(double v, double* red) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
   if (lane == 0) red[warp] = v;
   __syncthreads();
-  if (threadIdx.x == 0) {
-    double s = 0;
-    for (int w = 0; w < warps; w++) s += red[w];
-    red[kMaxWarps] = s;
+  if (warp == 0) {
+    double s = lane < warps ? red[lane] : 0.0;
+    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+    if (lane == 0) red[kMaxWarps] = s;
   }
   __syncthreads();
   return red[kMaxWarps];
 }
 
-/** Block-wide min and max (every thread gets them). */
+/** Block-wide min and max (every thread gets them); red arrays hold kMaxWarps + 1 floats. */
 __device__ void blockMinMax(float& mn, float& mx, float* redMn, float* redMx) {
   for (int o = 16; o > 0; o >>= 1) {
     mn = fminf(mn, __shfl_xor_sync(0xffffffffu, mn, o));
@@ -84,9 +91,41 @@ __device__ void blockMinMax(float& mn, float& mx, float* redMn, float* redMx) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
   if (lane == 0) { redMn[warp] = mn; redMx[warp] = mx; }
   __syncthreads();
-  mn = redMn[0]; mx = redMx[0];
-  for (int w = 1; w < warps; w++) { mn = fminf(mn, redMn[w]); mx = fmaxf(mx, redMx[w]); }
+  if (warp == 0) {
+    float a = lane < warps ? redMn[lane] : INFINITY, b = lane < warps ? redMx[lane] : -INFINITY;
+    for (int o = 16; o > 0; o >>= 1) {
+      a = fminf(a, __shfl_xor_sync(0xffffffffu, a, o));
+      b = fmaxf(b, __shfl_xor_sync(0xffffffffu, b, o));
+    }
+    if (lane == 0) { redMn[kMaxWarps] = a; redMx[kMaxWarps] = b; }
+  }
   __syncthreads();
+  mn = redMn[kMaxWarps]; mx = redMx[kMaxWarps];
+}
+
+/** Sum of the CTAs' `mine` over the cluster (after clusterSync), read by lane c of warp 0; every thread gets it. */
+__device__ double clusterSumDouble(double* mine, int ctas, double* bcast) {
+  if (threadIdx.x < 32) {
+    double s = static_cast<int>(threadIdx.x) < ctas ? *peer(mine, threadIdx.x) : 0.0;
+    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+    if (threadIdx.x == 0) *bcast = s;
+  }
+  __syncthreads();
+  return *bcast;
+}
+
+__device__ void clusterMinMax(float* mineMn, float* mineMx, int ctas, float& mn, float& mx, float* bcast) {
+  if (threadIdx.x < 32) {
+    const bool has = static_cast<int>(threadIdx.x) < ctas;
+    float a = has ? *peer(mineMn, threadIdx.x) : INFINITY, b = has ? *peer(mineMx, threadIdx.x) : -INFINITY;
+    for (int o = 16; o > 0; o >>= 1) {
+      a = fminf(a, __shfl_xor_sync(0xffffffffu, a, o));
+      b = fmaxf(b, __shfl_xor_sync(0xffffffffu, b, o));
+    }
+    if (threadIdx.x == 0) { bcast[0] = a; bcast[1] = b; }
+  }
+  __syncthreads();
+  mn = bcast[0]; mx = bcast[1];
 }
 
 // grid (ctas, rows): CTA blockIdx.x of row blockIdx.y owns words [x * sliceWords, (x + 1) * sliceWords).
@@ -94,18 +133,23 @@ __global__ void __launch_bounds__(kRowThreads) prepKernel(const PrepSource src, 
                                                           int sliceWords) {
   extern __shared__ float row[];  // [sliceWords * 32]: element e0 + i at row[i]
   __shared__ double red[kMaxWarps + 1];
-  __shared__ float redMn[kMaxWarps], redMx[kMaxWarps];
-  __shared__ double partSs;          // this CTA's partial sum of squares (read by the cluster)
+  __shared__ float redMn[kMaxWarps + 1], redMx[kMaxWarps + 1];
+  __shared__ double partSs, ssAll;   // this CTA's partial sum of squares (read by the cluster), the row's
   __shared__ float partMn, partMx;   // this CTA's partial min / max (per-token quantization)
+  __shared__ float mnmxAll[2];
   __shared__ float gInv[kMaxGroups];
   __shared__ int gZero[kMaxGroups];
   __shared__ unsigned gSum[kMaxGroups];  // rank 0's copy collects the cluster's code sums
+  pdlLaunchDependents();  // the GEMV that follows starts streaming its weights while this runs (pdl.h)
   const int rank = blockIdx.x, r = blockIdx.y, m = gridDim.y, k = dst.k;
   const int nt = blockDim.x, warps = nt / 32;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int totalWords = dst.kind == kOutPlanes ? dst.wordsPad : (k + 31) / 32;
   const int w0 = min(totalWords, rank * sliceWords), w1 = min(totalWords, w0 + sliceWords);
   const int e0 = min(k, w0 * 32), e1 = min(k, w1 * 32), n = e1 - e0;
+  // The norm weight of this thread's first element: a model weight, loaded before the wait (PDL overlap).
+  const float w0Norm = src.mode == kPrepNorm && static_cast<int>(threadIdx.x) < n ? src.normW[e0 + threadIdx.x] : 0.f;
+  pdlWait();              // everything below reads what earlier kernels wrote
   const int srcRow = src.rowIndex ? src.rowIndex[r] : r;
   const float* x = src.x + static_cast<size_t>(srcRow) * src.xStride + e0;
   const PendingEpilogue& pe = src.pending;
@@ -136,12 +180,13 @@ __global__ void __launch_bounds__(kRowThreads) prepKernel(const PrepSource src, 
     if (ctas > 1) {
       if (threadIdx.x == 0) partSs = ss;
       clusterSync();
-      ss = 0;
-      for (int c = 0; c < ctas; c++) ss += *peer(&partSs, c);
+      ss = clusterSumDouble(&partSs, ctas, &ssAll);
     }
     const double inv = 1.0 / sqrt(ss / k + src.eps);
-    for (int i = threadIdx.x; i < n; i += nt)
-      row[i] = static_cast<float>(static_cast<double>(row[i]) * inv * static_cast<double>(src.normW[e0 + i]));
+    for (int i = threadIdx.x; i < n; i += nt) {
+      const float wn = i == static_cast<int>(threadIdx.x) ? w0Norm : src.normW[e0 + i];
+      row[i] = static_cast<float>(static_cast<double>(row[i]) * inv * static_cast<double>(wn));
+    }
   }
   __syncthreads();
   if (dst.kind == kOutF32 || dst.kind == kOutF16) {
@@ -157,29 +202,43 @@ __global__ void __launch_bounds__(kRowThreads) prepKernel(const PrepSource src, 
   const int qmax = (1 << dst.bits) - 1;
   const int aGroups = (k + dst.actGroup - 1) / dst.actGroup;
   const int sGroups = (k + dst.sumGroup - 1) / dst.sumGroup;
-  auto setParams = [&](int g, float mn, float mx) {
+  // Scale, reciprocal and zero point of a group from its range (the reference's chain, bit for bit).
+  auto params = [&](float mn, float mx, float& scale, float& inv, int& zero) {
     const float lo = fminf(0.f, mn), hi = fmaxf(0.f, mx);
-    float scale = __fdiv_rn(__fsub_rn(hi, lo), static_cast<float>(qmax));
+    scale = __fdiv_rn(__fsub_rn(hi, lo), static_cast<float>(qmax));
     if (!(scale > 0.f) || isinf(scale)) scale = 1.f;
-    const float inv = __fdiv_rn(1.f, scale);
-    const int zero = min(qmax, max(0, __float2int_rn(__fmul_rn(-lo, inv))));
+    inv = __fdiv_rn(1.f, scale);
+    zero = min(qmax, max(0, __float2int_rn(__fmul_rn(-lo, inv))));
+  };
+  auto setParams = [&](int g, float mn, float mx) {
+    float scale, inv;
+    int zero;
+    params(mn, mx, scale, inv, zero);
     gInv[g] = inv; gZero[g] = zero;
     if (rank == 0 || aGroups > 1) {
       dst.scales[static_cast<size_t>(r) * aGroups + g] = scale;
       dst.zeros[static_cast<size_t>(r) * aGroups + g] = static_cast<uint8_t>(zero);
     }
   };
+  // Per token, every thread derives the parameters itself (no barrier to share them).
+  float tokInv = 0.f;
+  int tokZero = 0;
+  for (int g = threadIdx.x; g < sGroups; g += nt) gSum[g] = 0;  // zeroed before the cluster sync below
   if (aGroups == 1) {  // per token: the whole row (cluster) reduces min/max
     float mn = INFINITY, mx = -INFINITY;
     for (int i = threadIdx.x; i < n; i += nt) { mn = fminf(mn, row[i]); mx = fmaxf(mx, row[i]); }
     blockMinMax(mn, mx, redMn, redMx);
     if (ctas > 1) {
       if (threadIdx.x == 0) { partMn = mn; partMx = mx; }
-      clusterSync();
-      mn = INFINITY; mx = -INFINITY;
-      for (int c = 0; c < ctas; c++) { mn = fminf(mn, *peer(&partMn, c)); mx = fmaxf(mx, *peer(&partMx, c)); }
+      clusterSync();  // also: rank 0's gSum is zeroed before any peer adds into it
+      clusterMinMax(&partMn, &partMx, ctas, mn, mx, mnmxAll);
     }
-    if (threadIdx.x == 0) setParams(0, mn, mx);
+    float scale;
+    params(mn, mx, scale, tokInv, tokZero);
+    if (rank == 0 && threadIdx.x == 0) {
+      dst.scales[r] = scale;
+      dst.zeros[r] = static_cast<uint8_t>(tokZero);
+    }
   } else {  // one warp per group; the host keeps groups inside slices
     const int g0 = e0 / dst.actGroup, g1 = (e1 + dst.actGroup - 1) / dst.actGroup;
     for (int g = g0 + warp; g < g1; g += warps) {
@@ -192,16 +251,18 @@ __global__ void __launch_bounds__(kRowThreads) prepKernel(const PrepSource src, 
       }
       if (lane == 0) setParams(g, mn, mx);
     }
+    clusterSync();  // params visible; rank 0's gSum zeroed before any peer adds into it
   }
-  for (int g = threadIdx.x; g < sGroups; g += nt) gSum[g] = 0;
-  clusterSync();  // params visible; rank 0's gSum zeroed before any peer adds into it
+  if (aGroups == 1 && ctas == 1) __syncthreads();  // gSum zeroed before the adds below
   unsigned* sums0 = ctas > 1 ? peer(gSum, 0) : gSum;
   for (int w = w0 + warp; w < w1; w += warps) {
     const int i = w * 32 + lane;
     int code = 0;
     if (i < k) {
-      const int g = i / dst.actGroup;
-      code = min(qmax, max(0, __float2int_rn(__fmul_rn(row[i - e0], gInv[g])) + gZero[g]));
+      const int g = aGroups == 1 ? 0 : i / dst.actGroup;
+      const float inv = aGroups == 1 ? tokInv : gInv[g];
+      const int zero = aGroups == 1 ? tokZero : gZero[g];
+      code = min(qmax, max(0, __float2int_rn(__fmul_rn(row[i - e0], inv)) + zero));
     }
     for (int b = 0; b < dst.bits; b++) {
       const unsigned word = __ballot_sync(0xffffffffu, (code >> b) & 1);
@@ -251,11 +312,20 @@ void prepActivations(const PrepSource& src, const PrepTarget& dst, int m, cudaSt
   cfg.blockDim = dim3(ctas > 1 ? kClusterThreads : kRowThreads);
   cfg.dynamicSmemBytes = static_cast<size_t>(sliceWords) * 32 * sizeof(float);
   cfg.stream = stream;
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeClusterDimension;
-  attr[0].val.clusterDim.x = ctas; attr[0].val.clusterDim.y = 1; attr[0].val.clusterDim.z = 1;
+  cudaLaunchAttribute attr[2];
+  int numAttrs = 0;
+  if (ctas > 1) {
+    attr[numAttrs].id = cudaLaunchAttributeClusterDimension;
+    attr[numAttrs].val.clusterDim.x = ctas; attr[numAttrs].val.clusterDim.y = 1; attr[numAttrs].val.clusterDim.z = 1;
+    numAttrs++;
+  }
+  if (pdlEnabled()) {
+    attr[numAttrs].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[numAttrs].val.programmaticStreamSerializationAllowed = 1;
+    numAttrs++;
+  }
   cfg.attrs = attr;
-  cfg.numAttrs = ctas > 1 ? 1 : 0;
+  cfg.numAttrs = numAttrs;
   CUDA_CHECK(cudaLaunchKernelEx(&cfg, prepKernel, src, dst, ctas, sliceWords));
   CUDA_CHECK_LAUNCH("prepActivations");
 }

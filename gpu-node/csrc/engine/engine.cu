@@ -111,6 +111,10 @@ Engine::Engine(const HostModel& model, const EngineOptions& opts) : cfg_(model.c
     qkvBuf_ = devAlloc<float>(T * (qDim + 2 * kvDim));
     qRot_ = devAlloc<float>(T * qDim);
     att_ = devAlloc<float>(T * qDim);
+    attnWs_.maxSplits = AttentionWorkspace::splitsFor(c.contextLength);
+    attnWs_.partials = devAlloc<char>(AttentionWorkspace::partialBytes(c.heads, c.headDim, c.contextLength));
+    attnWs_.counters = devAlloc<unsigned>(static_cast<size_t>(kAttentionSplitMaxTokens) * c.heads);
+    CUDA_CHECK(cudaMemset(attnWs_.counters, 0, static_cast<size_t>(kAttentionSplitMaxTokens) * c.heads * sizeof(unsigned)));
     guBuf_ = devAlloc<float>(T * 2 * c.ffn);
     logits_ = devAlloc<float>(static_cast<size_t>(maxRows_) * c.vocab);
     sampleScratch_ = devAlloc<char>(samplingScratchBytes(opts_.maxSeqs, c.vocab));
@@ -139,6 +143,8 @@ Engine::Engine(const HostModel& model, const EngineOptions& opts) : cfg_(model.c
     arenaB_.sums = devAlloc<uint32_t>(need.sums);
     const char* fuseEnv = std::getenv("ABQ_ENGINE_FUSE");
     fuseEpilogues_ = !(fuseEnv && std::string(fuseEnv) == "0");
+    const char* ropeEnv = std::getenv("ABQ_ENGINE_ROPE_FUSE");  // "0": q/k/v keep their own epilogue launch (diagnosis)
+    ropeFuse_ = !(ropeEnv && std::string(ropeEnv) == "0");
     maxBps_ = (c.contextLength + opts_.blockSize - 1) / opts_.blockSize;
     allocStaging();
     size_t free2 = 0;
@@ -229,10 +235,11 @@ void Engine::forward(int t, int rows, bool sample) {
     n1.mode = kPrepNorm; n1.x = hidden_; n1.xStride = c.dim; n1.normW = L.inputNorm; n1.eps = c.rmsEps;
     const float *q, *k, *v;
     int qs, ks, vs;
+    PendingEpilogue fromQkv{};  // decode: q/k/v finished inside the RoPE kernel
     if (L.qkv) {
       PrepSource src = n1;
       src.pending = fromDown;
-      L.qkv->forward(src, t, qkvBuf_, nullptr, arena_, stream_);
+      L.qkv->forward(src, t, qkvBuf_, nullptr, arena_, stream_, fuse && ropeFuse_ ? &fromQkv : nullptr);
       q = qkvBuf_; k = qkvBuf_ + qDim; v = qkvBuf_ + qDim + kvDim;
       qs = ks = vs = qDim + 2 * kvDim;
     } else {
@@ -246,9 +253,10 @@ void Engine::forward(int t, int rows, bool sample) {
     mark("qkv (norm+quant, gemm, epilogue)");
     char* kc = kCache_ + layerKvElems_ * l * elem;
     char* vc = vCache_ + layerKvElems_ * l * elem;
-    ropeAndStore(q, qs, k, ks, v, vs, t, c.heads, c.kvHeads, c.headDim, cos_, sin_, meta, kc, vc, opts_.kvF32, qRot_, stream_);
+    ropeAndStore(q, qs, k, ks, v, vs, t, c.heads, c.kvHeads, c.headDim, cos_, sin_, meta, kc, vc, opts_.kvF32, qRot_, stream_,
+                 fromQkv.kind != kPendingNone ? &fromQkv : nullptr);
     mark("rope+kv store");
-    pagedAttention(qRot_, t, c.heads, c.kvHeads, c.headDim, meta, kc, vc, opts_.kvF32, att_, stream_);
+    pagedAttention(qRot_, t, c.heads, c.kvHeads, c.headDim, meta, kc, vc, opts_.kvF32, att_, attnWs_, stream_);
     mark("attention");
     PrepSource a = plain;
     a.x = att_; a.xStride = qDim;

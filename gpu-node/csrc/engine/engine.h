@@ -73,8 +73,10 @@ class Engine {
   LinearArena arenaB_;  // o, down: the same buffers but its own activation parameters, so a deferred
                         // epilogue (PendingEpilogue) still reads its own while the next prep writes the other's
   bool fuseEpilogues_ = true;  // ABQ_ENGINE_FUSE=0 turns the epilogue -> next prep fusion off (diagnosis)
+  bool ropeFuse_ = true;       // ABQ_ENGINE_ROPE_FUSE=0: q/k/v's epilogue runs in its own launch, not in RoPE
   // Activations [maxBatchTokens][...]
   float *hidden_ = nullptr, *qkvBuf_ = nullptr, *qRot_ = nullptr, *att_ = nullptr, *guBuf_ = nullptr, *logits_ = nullptr;
+  AttentionWorkspace attnWs_;  // decode attention's split partials
   void* sampleScratch_ = nullptr;
   char* kCache_ = nullptr; char* vCache_ = nullptr;
   size_t layerKvElems_ = 0;

@@ -82,14 +82,27 @@ struct TokenMeta {
   int maxBlocksPerSeq, blockSize;
 };
 void embedRows(const float* embed, const int* tokens, int t, int dim, float* hidden, cudaStream_t stream);
-/** RoPE on q and k, q -> qOut [T][H][D], k and v -> the paged cache of one layer. */
+/**
+ * RoPE on q and k, q -> qOut [T][H][D], k and v -> the paged cache of one layer. With `pending` (the fused
+ * q/k/v linear's deferred epilogue) the inputs come from its accumulators and q, k, v are not read.
+ */
 void ropeAndStore(const float* q, int qStride, const float* k, int kStride, const float* v, int vStride, int t, int heads, int kvHeads,
                   int headDim, const float* cosT, const float* sinT, const TokenMeta& meta, void* kCache,
-                  void* vCache, bool kvF32, float* qOut, cudaStream_t stream);
+                  void* vCache, bool kvF32, float* qOut, cudaStream_t stream, const PendingEpilogue* pending = nullptr);
 
 // ---- attention.cu: causal GQA attention over the paged cache (prefill and decode alike) ----
+/** Steps of at most this many tokens split each (token, head) over CTAs of 128 positions (decode). */
+constexpr int kAttentionSplitMaxTokens = 64;
+struct AttentionWorkspace {
+  void* partials = nullptr;     // partial softmax states: partialBytes(...) bytes (nullptr: never split)
+  unsigned* counters = nullptr; // [kAttentionSplitMaxTokens * heads], zeroed once; each merge resets its own
+  int maxSplits = 0;            // splitsFor(contextLength)
+  static size_t partialBytes(int heads, int headDim, int contextLength);
+  static int splitsFor(int contextLength);
+};
 void pagedAttention(const float* q, int t, int heads, int kvHeads, int headDim, const TokenMeta& meta,
-                    const void* kCache, const void* vCache, bool kvF32, float* out, cudaStream_t stream);
+                    const void* kCache, const void* vCache, bool kvF32, float* out, const AttentionWorkspace& ws,
+                    cudaStream_t stream);
 
 // ---- sampling.cu ----
 struct RowSampling {  // same layout on host and device

@@ -4,7 +4,11 @@
 //
 // Paged KV cache of one layer: [block][slot][kvHead][D] (fp16, or f32 with kvF32); position p of a
 // sequence lives in block tables[seq][p / blockSize], slot p % blockSize.
-#include "ops.cuh"
+//
+// At decode the fused q/k/v linear's epilogue runs here (PendingEpilogue): each thread computes the
+// outputs it rotates or stores straight from the accumulators, so the step has no separate epilogue
+// launch and never writes the unrotated q/k/v.
+#include "epilogue-f32.cuh"
 #include "cuda-check.cuh"
 
 namespace abq::engine {
@@ -28,7 +32,7 @@ __device__ __forceinline__ void storeKv(void* cache, bool f32, size_t idx, float
 __global__ void ropeStoreKernel(const float* __restrict__ q, int qStride, const float* __restrict__ k, int kStride,
                                 const float* __restrict__ v, int vStride, int t, int heads, int kvHeads, int headDim,
                                 const float* __restrict__ cosT, const float* __restrict__ sinT, const TokenMeta meta,
-                                void* kCache, void* vCache, bool kvF32, float* qOut) {
+                                void* kCache, void* vCache, bool kvF32, float* qOut, const PendingEpilogue pe) {
   const int half = headDim / 2;
   const int rot = (heads + kvHeads) * half, perToken = rot + kvHeads * headDim;
   const size_t idxAll = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
@@ -37,16 +41,25 @@ __global__ void ropeStoreKernel(const float* __restrict__ q, int qStride, const 
   const int pos = meta.positions[tok];
   const int block = meta.tables[meta.seqOf[tok] * meta.maxBlocksPerSeq + pos / meta.blockSize];
   const size_t slotBase = (static_cast<size_t>(block) * meta.blockSize + pos % meta.blockSize) * kvHeads * headDim;
+  const bool pending = pe.kind != kPendingNone;  // q, k, v are columns [0, H D), [H D, +KV D), [.., +KV D) of its output
   if (idx >= rot) {
     const int e = idx - rot;
-    storeKv(vCache, kvF32, slotBase + e, v[static_cast<size_t>(tok) * vStride + e]);
+    const float x = pending ? pendingOutputAt(pe, tok, (heads + kvHeads) * headDim + e) : v[static_cast<size_t>(tok) * vStride + e];
+    storeKv(vCache, kvF32, slotBase + e, x);
     return;
   }
   const int h = idx / half, i = idx % half;
   const bool isK = h >= heads;
   const int hh = isK ? h - heads : h;
-  const float* src = isK ? k + static_cast<size_t>(tok) * kStride + hh * headDim : q + static_cast<size_t>(tok) * qStride + hh * headDim;
-  const double x0 = src[i], x1 = src[i + half];
+  double x0, x1;
+  if (pending) {
+    const int c0 = h * headDim + i;  // q heads then k heads, as the fused output's columns
+    x0 = pendingOutputAt(pe, tok, c0);
+    x1 = pendingOutputAt(pe, tok, c0 + half);
+  } else {
+    const float* src = isK ? k + static_cast<size_t>(tok) * kStride + hh * headDim : q + static_cast<size_t>(tok) * qStride + hh * headDim;
+    x0 = src[i]; x1 = src[i + half];
+  }
   const double cc = cosT[static_cast<size_t>(pos) * half + i], ss = sinT[static_cast<size_t>(pos) * half + i];
   const float y0 = static_cast<float>(x0 * cc - x1 * ss);
   const float y1 = static_cast<float>(x1 * cc + x0 * ss);
@@ -70,11 +83,12 @@ void embedRows(const float* embed, const int* tokens, int t, int dim, float* hid
 
 void ropeAndStore(const float* q, int qStride, const float* k, int kStride, const float* v, int vStride, int t, int heads, int kvHeads,
                   int headDim, const float* cosT, const float* sinT, const TokenMeta& meta, void* kCache,
-                  void* vCache, bool kvF32, float* qOut, cudaStream_t stream) {
+                  void* vCache, bool kvF32, float* qOut, cudaStream_t stream, const PendingEpilogue* pending) {
   if (t < 1) return;
   const size_t total = static_cast<size_t>(t) * ((heads + kvHeads) * (headDim / 2) + kvHeads * headDim);
   ropeStoreKernel<<<static_cast<unsigned>((total + kThreads - 1) / kThreads), kThreads, 0, stream>>>(
-      q, qStride, k, kStride, v, vStride, t, heads, kvHeads, headDim, cosT, sinT, meta, kCache, vCache, kvF32, qOut);
+      q, qStride, k, kStride, v, vStride, t, heads, kvHeads, headDim, cosT, sinT, meta, kCache, vCache, kvF32, qOut,
+      pending ? *pending : PendingEpilogue{});
   CUDA_CHECK_LAUNCH("ropeAndStore");
 }
 
