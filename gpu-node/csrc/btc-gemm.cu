@@ -107,6 +107,7 @@ int envInt(const char* name, int fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::atoi(v) : fallback;
 }
+int tiledMinFromEnv() { static const int v = std::max(1, envInt("ABQ_BTC_TILED_MIN_M", kTiledMinTokens)); return v; }
 int minPairsPerSplit() { static const int v = std::max(1, envInt("ABQ_BTC_MIN_PAIRS", kMinPairsPerSplit)); return v; }
 int targetCtasPerSm() { static const int v = std::max(1, envInt("ABQ_BTC_TARGET_CTAS", kTargetCtasPerSm)); return v; }
 
@@ -115,6 +116,8 @@ int gridFor(size_t total) { return static_cast<int>(std::min<size_t>((total + kT
 }  // namespace
 
 int rowsPerToken(int q) { return q <= 1 ? 1 : q <= 2 ? 2 : q <= 4 ? 4 : 8; }
+
+int tiledMinTokens() { return tiledMinFromEnv(); }
 
 size_t btcTileWords(int p, int n, int k) {
   return static_cast<size_t>(ceilDiv(n, kTileN)) * ceilDiv(ceilDiv(k, 32), kPairWords) * p * kLanes * 4;
@@ -171,7 +174,7 @@ BtcPlan btcPlan(const BtcProblem& pr, int smCount) {
               std::to_string(plan.splits) + (plan.fusedEpilogue ? "-fused" : "");
   // Large M: the shared-memory tiled kernel (the split-K fields above stay valid for debug runs).
   const TiledMode mode = tiledMode();
-  if (pr.m >= kTiledMinTokens && (mode == TiledMode::kAlways || (mode == TiledMode::kTable && tiledByDefault(pr.p, pr.q)))) {
+  if (pr.m >= tiledMinTokens() && (mode == TiledMode::kAlways || (mode == TiledMode::kTable && tiledByDefault(pr.p, pr.q)))) {
     plan.tiled = true;
     plan.name = btcTiledName(pr.p, pr.q);
   }
@@ -192,8 +195,8 @@ void btcAccumulate(const BtcProblem& pr, const BtcPlan& plan, cudaStream_t strea
     if (!plan.skipEpilogue) btcEpilogue(pr.epi, stream);
     return;
   }
-  if (plan.tiled && !plan.skipEpilogue) {
-    btcTiledAccumulate(pr, stream);
+  if (plan.tiled) {  // with skipEpilogue: every acc entry is stored (acc's zero state is kept)
+    btcTiledAccumulate(pr, stream, plan.skipEpilogue);
     return;
   }
   (void)accBytes;  // acc is zero here: zeroed at allocation and by every epilogue (btcEpilogue)

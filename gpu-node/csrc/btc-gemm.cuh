@@ -33,8 +33,8 @@ struct BtcProblem {
 struct BtcPlan {
   bool generic;
   bool fusedEpilogue;       // decode: the last CTA of each n-range applies the epilogue
-  bool skipEpilogue;        // leave acc for the caller (tests read it), no epilogue at all; such runs
-                            // take the split-K kernel even when `tiled` is set (it fills acc)
+  bool skipEpilogue;        // leave acc for the caller (tests read it; the engine runs its own epilogue),
+                            // no epilogue at all; the tiled kernel then stores its integer sums to acc
   bool tiled;               // large M: the shared-memory tiled kernel (btc-tiled-kernel.cuh), epilogue fused
   int rowsPerToken, mTiles, splits;
   std::string name;
@@ -42,12 +42,15 @@ struct BtcPlan {
 
 /** Fewest tokens for which the plan picks the tiled kernel (the one place the M split is decided). */
 constexpr int kTiledMinTokens = 64;
+/** kTiledMinTokens, or ABQ_BTC_TILED_MIN_M where set (measurements). */
+int tiledMinTokens();
 
 /** Weight plane rows for the tiled kernel, built from the tile layout when the first large-M call comes. */
 size_t btcWeightRowsWords(int p, int n, int k);
 void btcWeightRows(const uint32_t* tile, int p, int n, int k, uint32_t* rows, cudaStream_t stream);
-/** Tiled kernel: accumulate and epilogue in one launch, y written, acc untouched. */
-void btcTiledAccumulate(const BtcProblem& pr, cudaStream_t stream);
+/** Tiled kernel: accumulate and epilogue in one launch, y written, acc untouched; or (external) the
+ *  integer group sums stored to acc (all of it written: no zeroing needed) and no y. */
+void btcTiledAccumulate(const BtcProblem& pr, cudaStream_t stream, bool external = false);
 std::string btcTiledName(int p, int q);
 
 /** True when the tile kernel handles this weight group size (whole K or a multiple of 256). */

@@ -100,6 +100,10 @@ struct BtcTiledArgs {
   int m, n, q, wordsPad, kSteps;  // kSteps = wordsPad / kStageWords
   int groups, groupChunks, actGroups;  // groupChunks = 256-bit chunks per weight group (any >= 1)
   EpilogueArgs epi;
+  // Non-null: the external-accumulator mode (Linear::accumulateExternal, the engine's prefill): each
+  // group's exact integer sum is stored to accOut u32 [M][N][groups] (every entry written once, so no
+  // zeroing or atomics) and the caller runs its own epilogue; no y.
+  uint32_t* accOut;
 };
 
 __device__ __forceinline__ int swizzledUnit(int row, int unit) { return row * kRowUnits + (unit ^ ((row >> 1) & 3)); }
@@ -218,7 +222,8 @@ __global__ void __launch_bounds__(TiledCta<kWarpsN>::kThreads, TiledCta<kWarpsN>
   for (int s = 0; s < kStagesN; s++) {
     if (lane & flushStageMask(s, kTStages)) laneOffset += kNV >> (s + 1);
   }
-  auto flush = [&](int gi) {
+  const bool external = a.accOut != nullptr;  // uniform across the grid
+  auto stageParams = [&](int gi) {
     // Group constants (one entry per token and per output of the CTA), exactly the terms of
     // epilogueGroupTerm: bracket = acc + z_w (K_g z_x - Sx) + (-z_x) Sw in wrapping u32.
     __syncthreads();  // the previous group's readers are done
@@ -246,7 +251,9 @@ __global__ void __launch_bounds__(TiledCta<kWarpsN>::kThreads, TiledCta<kWarpsN>
       outParams[idx] = p;
     }
     __syncthreads();
-
+  };
+  auto flush = [&](int gi) {
+    if (!external) stageParams(gi);
     uint32_t v[kNV];
 #pragma unroll
     for (int h = 0; h < 2; h++)
@@ -265,6 +272,18 @@ __global__ void __launch_bounds__(TiledCta<kWarpsN>::kThreads, TiledCta<kWarpsN>
           S[mt][nt][2 * h] = S[mt][nt][2 * h + 1] = 0;
         }
     reduceScatter<kNV, 0, kStagesN, kTStages>(v, lane);
+    if (external) {  // owned sums -> the caller's accumulators
+#pragma unroll
+      for (int f = 0; f < kNF; f++) {
+        const int idx = f + laneOffset;
+        const int c = idx % kC, nt = (idx / kC) % kWarpNTiles, mt = (idx / (kC * kWarpNTiles)) % kWarpMTiles;
+        const int h = idx / (kC * kWarpNTiles * kWarpMTiles);
+        const int token = tokenBase + ((warpRow + mt * 16 + 8 * h + g) >> kLogR);
+        const int n = outBase + ((warpCol + nt * 8 + 2 * t + (Rp == 1 ? c : 0)) >> kLogRp);
+        if (token < a.m && n < a.n) a.accOut[(static_cast<size_t>(token) * a.n + n) * a.groups + gi] = v[f];
+      }
+      return;
+    }
     // Owned sums -> group terms. Rows/cols of the reduced lane bits are the other planes of the same
     // token/output, which the shifts by kLogR/kLogRp drop.
 #pragma unroll
@@ -321,6 +340,7 @@ __global__ void __launch_bounds__(TiledCta<kWarpsN>::kThreads, TiledCta<kWarpsN>
     }
   }
   cpAsyncWait<0>();
+  if (external) return;
   __syncthreads();
   for (int idx = tid; idx < kTokens * kOuts; idx += kTiledThreads) {
     const int tl = idx / kOuts, nl = idx % kOuts;

@@ -123,7 +123,7 @@ void launchTiledR(int logR, int logRp, const BtcTiledArgs& args, int m, int n, c
 
 }  // namespace
 
-void btcTiledAccumulate(const BtcProblem& pr, cudaStream_t stream) {
+void btcTiledAccumulate(const BtcProblem& pr, cudaStream_t stream, bool external) {
   if (!pr.wrows) throw AbqError("btcTiledAccumulate: weight rows missing (Linear builds them before the first large-M call)");
   BtcTiledArgs args{};
   args.xplanes = pr.xplanes;
@@ -136,6 +136,7 @@ void btcTiledAccumulate(const BtcProblem& pr, cudaStream_t stream) {
   args.groupChunks = pr.groupSize >= pr.k ? 1 << 30 : pr.groupSize / 256;
   args.actGroups = ceilDiv(pr.k, pr.epi.actGroup);
   args.epi = pr.epi;
+  args.accOut = external ? pr.acc : nullptr;
   if (tiledWarpsN(logR, logRp) == 4) launchTiledR<4>(logR, logRp, args, pr.m, pr.n, stream);
   else launchTiledR<2>(logR, logRp, args, pr.m, pr.n, stream);
 }

@@ -182,10 +182,7 @@ void Linear::multiply(const __half* x, int m, __half* y, cudaStream_t stream, Fo
     BtcProblem pr{m, spec_.n, spec_.k, spec_.wbits, spec_.abits, groupSize_, wTile_, wCanon_, xPlanes_, wordsPad_, acc_,
                   counters_, e};
     BtcPlan plan = btcPlan(pr, smCount_);
-    if (plan.tiled && !debug && !wRows_) {  // lazily: decode-only layers never pay the second layout
-      wRows_ = alloc<uint32_t>(btcWeightRowsWords(spec_.wbits, spec_.n, spec_.k));
-      btcWeightRows(wTile_, spec_.wbits, spec_.n, spec_.k, wRows_, stream);
-    }
+    ensureWeightRows(plan, stream);
     pr.wrows = wRows_;
     if (debug) {  // the epilogue zeroes acc, so read it first
       plan.skipEpilogue = true;
@@ -228,7 +225,15 @@ void Linear::accumulateExternal(const uint32_t* xPlanes, int m, uint32_t* acc, c
                 nullptr, e};
   BtcPlan plan = btcPlan(pr, smCount_);
   plan.skipEpilogue = true;
+  ensureWeightRows(plan, stream);
+  pr.wrows = wRows_;
   btcAccumulate(pr, plan, stream);
+}
+
+void Linear::ensureWeightRows(const BtcPlan& plan, cudaStream_t stream) const {
+  if (!plan.tiled || wRows_) return;  // lazily: decode-only layers never pay the second layout
+  wRows_ = alloc<uint32_t>(btcWeightRowsWords(spec_.wbits, spec_.n, spec_.k));
+  btcWeightRows(wTile_, spec_.wbits, spec_.n, spec_.k, wRows_, stream);
 }
 
 std::string Linear::externalPlanName(int m) const {

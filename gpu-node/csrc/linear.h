@@ -11,6 +11,8 @@
 
 namespace abq {
 
+struct BtcPlan;
+
 constexpr int kA16 = 16;  // activation bits meaning "weight-only"
 
 struct LinearSpec {
@@ -80,6 +82,8 @@ class Linear {
    * split-K kernels (the caller applies its own epilogue), so no workspace of this layer is used.
    */
   void accumulateExternal(const uint32_t* xPlanes, int m, uint32_t* acc, cudaStream_t stream) const;
+  /** Builds the tiled kernel's weight rows the first time a plan needs them (lazily: decode-only layers never pay). */
+  void ensureWeightRows(const BtcPlan& plan, cudaStream_t stream) const;
   /** Name of the kernel accumulateExternal runs for M tokens. */
   std::string externalPlanName(int m) const;
   /**
@@ -91,7 +95,7 @@ class Linear {
  private:
   void ensureWorkspace(int m);
   void release();
-  template <typename T> T* alloc(size_t count);
+  template <typename T> static T* alloc(size_t count);
 
   LinearSpec spec_;
   int groupSize_, actGroup_, groups_, actGroups_, wordsPad_, smCount_;
@@ -99,7 +103,7 @@ class Linear {
   // Weights (device).
   uint32_t* wTile_ = nullptr;   // BTC or A16 tile layout
   uint32_t* wCanon_ = nullptr;  // canonical planes, kept only for the generic path
-  uint32_t* wRows_ = nullptr;   // weight plane rows of the tiled kernel, built at the first large-M call
+  mutable uint32_t* wRows_ = nullptr;  // weight plane rows of the tiled kernel, built at the first large-M call
   float* wScales_ = nullptr; uint8_t* wZeros_ = nullptr; uint32_t* wSums_ = nullptr;  // BTC [N][G]
   float* tScales_ = nullptr; uint32_t* tZeros_ = nullptr;                              // A16 [G][nPad]
   float* bias_ = nullptr;

@@ -8,7 +8,7 @@
 #
 # configs: engine-bench --configs value (default w2a8); each variant is "name:VAR=value,VAR=value"
 # (default: a baseline with the decode changes off and the defaults). Results: $OUT/ab-<name>.jsonl and
-# .err, $OUT/ncu-<config>.csv (gpu__time_duration per kernel launch, in launch order).
+# .err, $OUT/ncu-<config>.csv.xz (gpu__time_duration per kernel launch, in launch order).
 set -uo pipefail
 OUT=${OUT:-$PWD/.bench/gpu}
 mkdir -p "$OUT"
@@ -51,8 +51,9 @@ if [ -n "${ABQ_AB_NCU:-}" ]; then
   for c in ${ABQ_AB_NCU//,/ }; do
     echo "== ncu per-kernel times, eager b1 decode, $c"
     timeout 400 ncu --profile-from-start off --clock-control none --cache-control none --metrics gpu__time_duration.sum --csv \
-      "$BIN/abq-engine-bench" --ncu --kv-blocks 64 --configs "$c" > "$OUT/ncu-$c.csv" 2> "$OUT/ncu-$c.err" || { echo "ncu exit $?"; tail -5 "$OUT/ncu-$c.err"; status=1; }
-    echo "kernel launches profiled: $(grep -c gpu__time_duration "$OUT/ncu-$c.csv")"
+      "$BIN/abq-engine-bench" --ncu --kv-blocks 64 --configs "$c" > /tmp/ncu-$c.csv 2> /tmp/ncu-$c.err || { echo "ncu exit $?"; tail -5 /tmp/ncu-$c.err; status=1; }
+    echo "kernel launches profiled: $(grep -c gpu__time_duration /tmp/ncu-$c.csv)"
+    xz -c /tmp/ncu-$c.csv > "$OUT/ncu-$c.csv.xz"  # the device returns few files: one compressed CSV per config
   done
 fi
 exit $status

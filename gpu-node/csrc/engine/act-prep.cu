@@ -62,84 +62,81 @@ __device__ __forceinline__ T* peer(T* p, int rank) {
 #endif
 }
 
-// Reductions: a shuffle tree per warp, then warp 0 reduces the warp partials with another shuffle tree
-// (a fixed order: deterministic, and O(log) on the critical path; a loop over the warps in every thread
-// was a large share of the prep's ~2,000 instructions per warp, NOTES.md engine E3), then across the
-// cluster lane c of warp 0 reads CTA c's partial through distributed shared memory (one round trip).
-
-/** Block-wide sum (every thread gets it); red holds kMaxWarps + 1 doubles. */
-__device__ double blockSumDouble(double v, double* red) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
-  if (lane == 0) red[warp] = v;
-  __syncthreads();
-  if (warp == 0) {
-    double s = lane < warps ? red[lane] : 0.0;
-    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-    if (lane == 0) red[kMaxWarps] = s;
-  }
-  __syncthreads();
-  return red[kMaxWarps];
+// Row-wide reductions in one barrier: each warp reduces with a shuffle tree and puts its partial in a
+// shared slot; after one barrier (cluster-wide when the row spans a cluster) warp 0 reads every CTA's
+// slots (lane-strided through distributed shared memory, then a shuffle tree: a fixed order, so the
+// result is deterministic and the same in every CTA) and shares it through shared memory.
+//
+// Why this shape (NOTES.md engine E3): ncu on the decode prep showed ~1,200 instructions per warp at
+// ~12 cycles each, with memory-barrier stalls first: a cluster barrier has release semantics, so each
+// one waited for every global store issued before it. So the cluster path keeps all its global stores
+// (the finished outputs of a pending epilogue, the zeroed accumulators, the planes, scales and sums)
+// in shared memory or registers until after its last cluster barrier, and uses two barriers per
+// reduction instead of four (block tree, block barrier, cluster barrier, loop over peers).
+__device__ __forceinline__ void rowBarrier(int ctas) {
+  if (ctas > 1) clusterSync();
+  else __syncthreads();
 }
 
-/** Block-wide min and max (every thread gets them); red arrays hold kMaxWarps + 1 floats. */
-__device__ void blockMinMax(float& mn, float& mx, float* redMn, float* redMx) {
+template <typename T>
+__device__ __forceinline__ T* slotOf(T* slots, int i, int warps, int ctas) {
+  return ctas > 1 ? peer(slots + i % warps, i / warps) : slots + i;
+}
+
+__device__ double rowSumDouble(double v, double* slots, double* out, int ctas) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
+  if (lane == 0) slots[warp] = v;
+  rowBarrier(ctas);
+  if (warp == 0) {
+    double acc = 0;
+    for (int i = lane; i < ctas * warps; i += 32) acc += *slotOf(slots, i, warps, ctas);
+    for (int o = 16; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
+    if (lane == 0) *out = acc;
+  }
+  __syncthreads();
+  return *out;
+}
+
+__device__ void rowMinMax(float& mn, float& mx, float* slotMn, float* slotMx, float* out, int ctas) {
   for (int o = 16; o > 0; o >>= 1) {
     mn = fminf(mn, __shfl_xor_sync(0xffffffffu, mn, o));
     mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
   }
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
-  if (lane == 0) { redMn[warp] = mn; redMx[warp] = mx; }
-  __syncthreads();
+  if (lane == 0) { slotMn[warp] = mn; slotMx[warp] = mx; }
+  rowBarrier(ctas);
   if (warp == 0) {
-    float a = lane < warps ? redMn[lane] : INFINITY, b = lane < warps ? redMx[lane] : -INFINITY;
+    float a = INFINITY, b = -INFINITY;
+    for (int i = lane; i < ctas * warps; i += 32) {
+      a = fminf(a, *slotOf(slotMn, i, warps, ctas));
+      b = fmaxf(b, *slotOf(slotMx, i, warps, ctas));
+    }
     for (int o = 16; o > 0; o >>= 1) {
       a = fminf(a, __shfl_xor_sync(0xffffffffu, a, o));
       b = fmaxf(b, __shfl_xor_sync(0xffffffffu, b, o));
     }
-    if (lane == 0) { redMn[kMaxWarps] = a; redMx[kMaxWarps] = b; }
+    if (lane == 0) { out[0] = a; out[1] = b; }
   }
   __syncthreads();
-  mn = redMn[kMaxWarps]; mx = redMx[kMaxWarps];
+  mn = out[0]; mx = out[1];
 }
 
-/** Sum of the CTAs' `mine` over the cluster (after clusterSync), read by lane c of warp 0; every thread gets it. */
-__device__ double clusterSumDouble(double* mine, int ctas, double* bcast) {
-  if (threadIdx.x < 32) {
-    double s = static_cast<int>(threadIdx.x) < ctas ? *peer(mine, threadIdx.x) : 0.0;
-    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-    if (threadIdx.x == 0) *bcast = s;
-  }
-  __syncthreads();
-  return *bcast;
-}
-
-__device__ void clusterMinMax(float* mineMn, float* mineMx, int ctas, float& mn, float& mx, float* bcast) {
-  if (threadIdx.x < 32) {
-    const bool has = static_cast<int>(threadIdx.x) < ctas;
-    float a = has ? *peer(mineMn, threadIdx.x) : INFINITY, b = has ? *peer(mineMx, threadIdx.x) : -INFINITY;
-    for (int o = 16; o > 0; o >>= 1) {
-      a = fminf(a, __shfl_xor_sync(0xffffffffu, a, o));
-      b = fmaxf(b, __shfl_xor_sync(0xffffffffu, b, o));
-    }
-    if (threadIdx.x == 0) { bcast[0] = a; bcast[1] = b; }
-  }
-  __syncthreads();
-  mn = bcast[0]; mx = bcast[1];
-}
+/** Most words of a cluster CTA's slice (the planes wait in shared memory until the last barrier). */
+constexpr int kMaxSliceWords = kPrepMaxK / 32 / kMaxCluster;
 
 // grid (ctas, rows): CTA blockIdx.x of row blockIdx.y owns words [x * sliceWords, (x + 1) * sliceWords).
+// Dynamic shared memory: row[n] (the prepared values), and with a cluster and a pending epilogue the
+// finished outputs a[n] (and b[n], the up half for SwiGLU) until they are stored after the last barrier.
 __global__ void __launch_bounds__(kRowThreads) prepKernel(const PrepSource src, const PrepTarget dst, int ctas,
                                                           int sliceWords) {
-  extern __shared__ float row[];  // [sliceWords * 32]: element e0 + i at row[i]
-  __shared__ double red[kMaxWarps + 1];
-  __shared__ float redMn[kMaxWarps + 1], redMx[kMaxWarps + 1];
-  __shared__ double partSs, ssAll;   // this CTA's partial sum of squares (read by the cluster), the row's
-  __shared__ float partMn, partMx;   // this CTA's partial min / max (per-token quantization)
-  __shared__ float mnmxAll[2];
+  extern __shared__ float row[];
+  __shared__ double ssSlots[kMaxWarps], ssAll;
+  __shared__ float mnSlots[kMaxWarps], mxSlots[kMaxWarps], mnmxAll[2];
   __shared__ float gInv[kMaxGroups];
   __shared__ int gZero[kMaxGroups];
   __shared__ unsigned gSum[kMaxGroups];  // rank 0's copy collects the cluster's code sums
+  __shared__ uint32_t planeSm[8 * kMaxSliceWords];  // cluster path: [bit][word - w0]
   pdlLaunchDependents();  // the GEMV that follows starts streaming its weights while this runs (pdl.h)
   const int rank = blockIdx.x, r = blockIdx.y, m = gridDim.y, k = dst.k;
   const int nt = blockDim.x, warps = nt / 32;
@@ -147,24 +144,33 @@ __global__ void __launch_bounds__(kRowThreads) prepKernel(const PrepSource src, 
   const int totalWords = dst.kind == kOutPlanes ? dst.wordsPad : (k + 31) / 32;
   const int w0 = min(totalWords, rank * sliceWords), w1 = min(totalWords, w0 + sliceWords);
   const int e0 = min(k, w0 * 32), e1 = min(k, w1 * 32), n = e1 - e0;
+  const bool deferStores = ctas > 1;  // global stores wait for the last cluster barrier
+  float* pendA = row + sliceWords * 32;
+  float* pendB = pendA + sliceWords * 32;
   // The norm weight of this thread's first element: a model weight, loaded before the wait (PDL overlap).
   const float w0Norm = src.mode == kPrepNorm && static_cast<int>(threadIdx.x) < n ? src.normW[e0 + threadIdx.x] : 0.f;
-  pdlWait();              // everything below reads what earlier kernels wrote
+  pdlWait();  // everything below reads what earlier kernels wrote
   const int srcRow = src.rowIndex ? src.rowIndex[r] : r;
   const float* x = src.x + static_cast<size_t>(srcRow) * src.xStride + e0;
   const PendingEpilogue& pe = src.pending;
+  const bool swiglu = src.mode == kPrepSwiglu;
   if (pe.kind != kPendingNone) {  // finish the previous linear's outputs for this slice (no rowIndex here)
     for (int i = threadIdx.x; i < n; i += nt) {
       const int c = e0 + i;
-      const float a = pendingOutputAt(pe, r, c);
-      if (pe.e.y) pe.e.y[static_cast<size_t>(r) * pe.e.n + c] = a;
-      if (src.mode != kPrepSwiglu) { row[i] = a; continue; }
-      const float b = pendingOutputAt(pe, r, c + pe.x2Col);
-      if (pe.e.y) pe.e.y[static_cast<size_t>(r) * pe.e.n + c + pe.x2Col] = b;
+      const float a = pendingOutputAt(pe, r, c, !deferStores);
+      const float b = swiglu ? pendingOutputAt(pe, r, c + pe.x2Col, !deferStores) : 0.f;
+      if (deferStores) {
+        pendA[i] = a;
+        if (swiglu) pendB[i] = b;
+      } else if (pe.e.y) {
+        pe.e.y[static_cast<size_t>(r) * pe.e.n + c] = a;
+        if (swiglu) pe.e.y[static_cast<size_t>(r) * pe.e.n + c + pe.x2Col] = b;
+      }
+      if (!swiglu) { row[i] = a; continue; }
       const double g = a;
       row[i] = static_cast<float>(g / (1.0 + exp(-g)) * static_cast<double>(b));
     }
-  } else if (src.mode == kPrepSwiglu) {
+  } else if (swiglu) {
     const float* u = src.x2 + static_cast<size_t>(srcRow) * src.x2Stride + e0;
     for (int i = threadIdx.x; i < n; i += nt) {
       const double g = x[i];
@@ -173,29 +179,40 @@ __global__ void __launch_bounds__(kRowThreads) prepKernel(const PrepSource src, 
   } else {
     for (int i = threadIdx.x; i < n; i += nt) row[i] = x[i];
   }
+  // Stores that waited for the last cluster barrier (the finished outputs, the zeroed accumulators).
+  auto pendingStores = [&]() {
+    if (!deferStores || pe.kind == kPendingNone) return;
+    for (int i = threadIdx.x; i < n; i += nt) {
+      const int c = e0 + i;
+      if (pe.e.y) {
+        pe.e.y[static_cast<size_t>(r) * pe.e.n + c] = pendA[i];
+        if (swiglu) pe.e.y[static_cast<size_t>(r) * pe.e.n + c + pe.x2Col] = pendB[i];
+      }
+      if (pe.kind == kPendingBtc) {
+        zeroPendingAcc(pe, r, c);
+        if (swiglu) zeroPendingAcc(pe, r, c + pe.x2Col);
+      }
+    }
+  };
+  // Each thread reads back only the elements it wrote until the first barrier below.
   if (src.mode == kPrepNorm) {
     double ss = 0;
     for (int i = threadIdx.x; i < n; i += nt) ss += static_cast<double>(row[i]) * row[i];
-    ss = blockSumDouble(ss, red);
-    if (ctas > 1) {
-      if (threadIdx.x == 0) partSs = ss;
-      clusterSync();
-      ss = clusterSumDouble(&partSs, ctas, &ssAll);
-    }
+    ss = rowSumDouble(ss, ssSlots, &ssAll, ctas);
     const double inv = 1.0 / sqrt(ss / k + src.eps);
     for (int i = threadIdx.x; i < n; i += nt) {
       const float wn = i == static_cast<int>(threadIdx.x) ? w0Norm : src.normW[e0 + i];
       row[i] = static_cast<float>(static_cast<double>(row[i]) * inv * static_cast<double>(wn));
     }
   }
-  __syncthreads();
   if (dst.kind == kOutF32 || dst.kind == kOutF16) {
+    if (ctas > 1) clusterSync();  // peers may still read this CTA's slots
     for (int i = threadIdx.x; i < n; i += nt) {
       const size_t o = static_cast<size_t>(r) * k + e0 + i;
       if (dst.kind == kOutF32) dst.f32[o] = row[i];
       else dst.f16[o] = __float2half_rn(row[i]);
     }
-    if (ctas > 1 && src.mode == kPrepNorm) clusterSync();  // peers may still read partSs
+    pendingStores();
     return;
   }
   // Per activation group: range, scale, reciprocal and zero point (act-quant.ts actQuantParams).
@@ -210,35 +227,15 @@ __global__ void __launch_bounds__(kRowThreads) prepKernel(const PrepSource src, 
     inv = __fdiv_rn(1.f, scale);
     zero = min(qmax, max(0, __float2int_rn(__fmul_rn(-lo, inv))));
   };
-  auto setParams = [&](int g, float mn, float mx) {
-    float scale, inv;
-    int zero;
-    params(mn, mx, scale, inv, zero);
-    gInv[g] = inv; gZero[g] = zero;
-    if (rank == 0 || aGroups > 1) {
-      dst.scales[static_cast<size_t>(r) * aGroups + g] = scale;
-      dst.zeros[static_cast<size_t>(r) * aGroups + g] = static_cast<uint8_t>(zero);
-    }
-  };
+  for (int g = threadIdx.x; g < sGroups; g += nt) gSum[g] = 0;  // zeroed before the barrier below
   // Per token, every thread derives the parameters itself (no barrier to share them).
-  float tokInv = 0.f;
+  float tokScale = 1.f, tokInv = 0.f;
   int tokZero = 0;
-  for (int g = threadIdx.x; g < sGroups; g += nt) gSum[g] = 0;  // zeroed before the cluster sync below
   if (aGroups == 1) {  // per token: the whole row (cluster) reduces min/max
     float mn = INFINITY, mx = -INFINITY;
     for (int i = threadIdx.x; i < n; i += nt) { mn = fminf(mn, row[i]); mx = fmaxf(mx, row[i]); }
-    blockMinMax(mn, mx, redMn, redMx);
-    if (ctas > 1) {
-      if (threadIdx.x == 0) { partMn = mn; partMx = mx; }
-      clusterSync();  // also: rank 0's gSum is zeroed before any peer adds into it
-      clusterMinMax(&partMn, &partMx, ctas, mn, mx, mnmxAll);
-    }
-    float scale;
-    params(mn, mx, scale, tokInv, tokZero);
-    if (rank == 0 && threadIdx.x == 0) {
-      dst.scales[r] = scale;
-      dst.zeros[r] = static_cast<uint8_t>(tokZero);
-    }
+    rowMinMax(mn, mx, mnSlots, mxSlots, mnmxAll, ctas);  // its barrier also orders gSum's zeroing before peers' adds
+    params(mn, mx, tokScale, tokInv, tokZero);
   } else {  // one warp per group; the host keeps groups inside slices
     const int g0 = e0 / dst.actGroup, g1 = (e1 + dst.actGroup - 1) / dst.actGroup;
     for (int g = g0 + warp; g < g1; g += warps) {
@@ -249,11 +246,15 @@ __global__ void __launch_bounds__(kRowThreads) prepKernel(const PrepSource src, 
         mn = fminf(mn, __shfl_xor_sync(0xffffffffu, mn, o));
         mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
       }
-      if (lane == 0) setParams(g, mn, mx);
+      if (lane == 0) {
+        float scale;
+        params(mn, mx, scale, gInv[g], gZero[g]);
+        dst.scales[static_cast<size_t>(r) * aGroups + g] = scale;
+        dst.zeros[static_cast<size_t>(r) * aGroups + g] = static_cast<uint8_t>(gZero[g]);
+      }
     }
-    clusterSync();  // params visible; rank 0's gSum zeroed before any peer adds into it
+    rowBarrier(ctas);  // params visible; rank 0's gSum zeroed before any peer adds into it
   }
-  if (aGroups == 1 && ctas == 1) __syncthreads();  // gSum zeroed before the adds below
   unsigned* sums0 = ctas > 1 ? peer(gSum, 0) : gSum;
   for (int w = w0 + warp; w < w1; w += warps) {
     const int i = w * 32 + lane;
@@ -266,12 +267,25 @@ __global__ void __launch_bounds__(kRowThreads) prepKernel(const PrepSource src, 
     }
     for (int b = 0; b < dst.bits; b++) {
       const unsigned word = __ballot_sync(0xffffffffu, (code >> b) & 1);
-      if (lane == 0) dst.planes[(static_cast<size_t>(b) * m + r) * dst.wordsPad + w] = word;
+      if (lane != 0) continue;
+      if (deferStores) planeSm[b * kMaxSliceWords + (w - w0)] = word;
+      else dst.planes[(static_cast<size_t>(b) * m + r) * dst.wordsPad + w] = word;
     }
     const unsigned s = __reduce_add_sync(0xffffffffu, static_cast<unsigned>(code));
     if (lane == 0 && w * 32 < k) atomicAdd(&sums0[(w * 32) / dst.sumGroup], s);
   }
-  clusterSync();  // every CTA's adds are in rank 0's gSum
+  rowBarrier(ctas);  // every CTA's adds are in rank 0's gSum; nothing reads a peer after this
+  if (deferStores) {
+    for (int idx = threadIdx.x; idx < dst.bits * (w1 - w0); idx += nt) {
+      const int b = idx / (w1 - w0), w = w0 + idx % (w1 - w0);
+      dst.planes[(static_cast<size_t>(b) * m + r) * dst.wordsPad + w] = planeSm[b * kMaxSliceWords + (w - w0)];
+    }
+    pendingStores();
+  }
+  if (aGroups == 1 && rank == 0 && threadIdx.x == 0) {
+    dst.scales[r] = tokScale;
+    dst.zeros[r] = static_cast<uint8_t>(tokZero);
+  }
   if (rank != 0) return;
   for (int g = threadIdx.x; g < sGroups; g += nt) dst.sums[static_cast<size_t>(r) * sGroups + g] = gSum[g];
 }
@@ -285,7 +299,7 @@ void planSlices(const PrepTarget& dst, int m, bool clustersOk, int& ctas, int& s
   const int unit = grouped ? dst.actGroup / 32 : 1;  // slices hold whole activation groups
   for (int c = kMaxCluster; c > 1; c /= 2) {
     const int slice = ((words + c - 1) / c + unit - 1) / unit * unit;
-    if (slice < kMinSliceWords || (c - 1) * slice >= words) continue;  // every CTA must own words
+    if (slice < kMinSliceWords || slice > kMaxSliceWords || (c - 1) * slice >= words) continue;  // every CTA must own words
     ctas = c; sliceWords = slice;
     return;
   }
@@ -310,7 +324,9 @@ void prepActivations(const PrepSource& src, const PrepTarget& dst, int m, cudaSt
   cudaLaunchConfig_t cfg = {};
   cfg.gridDim = dim3(ctas, m);
   cfg.blockDim = dim3(ctas > 1 ? kClusterThreads : kRowThreads);
-  cfg.dynamicSmemBytes = static_cast<size_t>(sliceWords) * 32 * sizeof(float);
+  // row[], plus the deferred outputs of a pending epilogue on the cluster path (a, and b for SwiGLU).
+  const int rowArrays = ctas > 1 && src.pending.kind != kPendingNone ? (src.mode == kPrepSwiglu ? 3 : 2) : 1;
+  cfg.dynamicSmemBytes = static_cast<size_t>(rowArrays) * sliceWords * 32 * sizeof(float);
   cfg.stream = stream;
   cudaLaunchAttribute attr[2];
   int numAttrs = 0;

@@ -10,12 +10,14 @@
 // Query head h reads KV head h / (heads / kvHeads). With the fp16 cache the softmax and sums run in f32;
 // with the f32 cache (kvF32, the exactness mode) in f64 like the reference, so outputs match it to f32 rounding.
 //
-// Decode steps (few tokens) take a second kernel that splits each (token, head) over CTAs of 128
-// positions (flash-decoding): at batch 1 the one-CTA-per-head kernel ran 32 CTAs whose warps walked
+// Decode steps (few tokens) take a second kernel that splits each (token, head) over up to
+// kSplitCtas CTAs (flash-decoding): at batch 1 the one-CTA-per-head kernel ran 32 CTAs whose warps walked
 // their chunks with one dependent round trip to memory after another (~30 us per layer at context 130).
-// A split CTA stages its positions' key and value rows in shared memory with cp.async (all loads in
-// flight at once), scores and accumulates from there, and writes a partial softmax state; the last CTA
-// of a (token, head) to finish merges the partials (threadFenceReduction pattern, no second launch).
+// A split CTA takes chunks of 32 positions (chunk s, s + kSplitCtas, ...), stages each chunk's key and
+// value rows in shared memory with cp.async (all loads in flight at once), and works on it with all
+// 128 threads (4 lanes per key for the scores, one thread per head dimension for the values), keeping an
+// online softmax across its chunks; the last CTA of a (token, head) to finish merges the CTAs' partial
+// states (threadFenceReduction pattern, no second launch).
 #include "ops.cuh"
 #include "cuda-check.cuh"
 #include "ptx.cuh"
@@ -166,164 +168,126 @@ __global__ void __launch_bounds__(kWarps * 32) attentionKernel(const float* __re
 
 // ---- decode: split over positions ----
 //
-// Shared memory: K rows [kSplitPositions][stride] then V rows [kSplitPositions][stride], stride = row
-// bytes + 16, so the 16-byte reads of lanes that score different rows at the same offset fall in
-// different banks (each group of 8 lanes covers the 32 banks once). Score phase: lane = position
-// (warp w takes rows 32 w ..). Value phase: lane l owns dims 2l, 2l + 1 (+ 64): conflict-free 4/8-byte
-// reads along a row; each warp sums its own 32 rows, then the 4 warps add up through shared memory.
-// Partial state of split s of item i: part[(i * maxSplits + s) * (headDim + 2) ..] = acc[headDim], m, l.
-constexpr int kSplitWarps = 4;
-constexpr int kSplitPositions = kSplitWarps * 32;
-
-template <typename KV>
-__device__ __forceinline__ void kvPair(const unsigned char* row, int d, float& a, float& b) {
-  if constexpr (sizeof(KV) == 2) {
-    const float2 f = __half22float2(*reinterpret_cast<const __half2*>(row + d * 2));
-    a = f.x; b = f.y;
-  } else {
-    const float2 f = *reinterpret_cast<const float2*>(row + d * 4);
-    a = f.x; b = f.y;
-  }
-}
+// Shared memory per chunk: K rows [32][stride] then V rows [32][stride], stride = row bytes + 16 (the
+// 16-byte reads of the 8 keys a warp scores at once start in different banks).
+// Scores: warp w scores positions 8 w .. 8 w + 7, lane = 4 x position + quarter; quarter q sums the
+// 16-byte pieces q, q + 4, .. of the row, two xor-shuffles add the quarters.
+// Values: thread d owns head dimension d (head_dim <= 128 = the CTA's threads).
+// Partial state of CTA s of item i: part[(i * kSplitCtas + s) * (headDim + 2) ..] = acc[headDim], m, l.
+constexpr int kSplitThreads = 128;
+constexpr int kChunk = 32;  // positions per staged chunk
 
 template <typename KV, typename Acc>
-__global__ void __launch_bounds__(kSplitWarps * 32) attentionSplitKernel(
+__global__ void __launch_bounds__(kSplitThreads) attentionSplitKernel(
     const float* __restrict__ q, int heads, int kvHeads, int headDim, const TokenMeta meta, const KV* __restrict__ kCache,
-    const KV* __restrict__ vCache, float* out, Acc* __restrict__ part, unsigned* counters, int maxSplits) {
+    const KV* __restrict__ vCache, float* out, Acc* __restrict__ part, unsigned* counters) {
   extern __shared__ __align__(16) unsigned char smem[];
   __shared__ float qs[kMaxHeadDim];
-  __shared__ Acc redM[kSplitWarps], redL[kSplitWarps];
-  __shared__ Acc partAcc[kSplitWarps][kMaxHeadDim];
+  __shared__ size_t rowOff[kChunk];
+  __shared__ Acc scores[kChunk];
   __shared__ bool isLast;
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, d = threadIdx.x;
   const int item = blockIdx.x, split = blockIdx.y;
   const int tok = item / heads, h = item % heads;
   const int kvh = h / (heads / kvHeads);
   const int ctx = meta.positions[tok] + 1;
-  const int nSplits = (ctx + kSplitPositions - 1) / kSplitPositions;
-  if (split >= nSplits) return;
-  const int j0 = split * kSplitPositions, n = min(kSplitPositions, ctx - j0);
-  const int rowBytes = headDim * static_cast<int>(sizeof(KV)), stride = rowBytes + 16, chunks = rowBytes / 16;
+  const int nChunks = (ctx + kChunk - 1) / kChunk;
+  const int nCtas = min(nChunks, kSplitCtas);
+  if (split >= nCtas) return;
+  const int rowBytes = headDim * static_cast<int>(sizeof(KV)), stride = rowBytes + 16, pieces = rowBytes / 16;
   unsigned char* ks = smem;
-  unsigned char* vs = smem + kSplitPositions * stride;
-  // Row offsets first (one block-table lookup and division per row, not per 16-byte chunk), then every
-  // chunk's copy is in flight at once.
-  __shared__ size_t rowOff[kSplitPositions];
+  unsigned char* vs = smem + kChunk * stride;
   const int* table = meta.tables + meta.seqOf[tok] * meta.maxBlocksPerSeq;
   const size_t rowStride = static_cast<size_t>(kvHeads) * headDim;
-  if (static_cast<int>(threadIdx.x) < n) {
-    const int pos = j0 + threadIdx.x;
-    rowOff[threadIdx.x] = (static_cast<size_t>(table[pos / meta.blockSize]) * meta.blockSize + pos % meta.blockSize) * rowStride +
-                          static_cast<size_t>(kvh) * headDim;
-  }
   const float* qr = q + static_cast<size_t>(item) * headDim;
-  for (int d = threadIdx.x; d < headDim; d += blockDim.x) qs[d] = qr[d];
-  __syncthreads();
-  const int chunkShift = __popc(chunks) == 1 ? __ffs(chunks) - 1 : -1;  // power-of-two rows: no division
-  for (int c = threadIdx.x; c < n * chunks; c += blockDim.x) {
-    const int r = chunkShift >= 0 ? c >> chunkShift : c / chunks, w = c - r * chunks;
-    const size_t off = rowOff[r];
-    cpAsync16(smemAddr(ks + r * stride + w * 16), reinterpret_cast<const unsigned char*>(kCache + off) + w * 16, 16);
-    cpAsync16(smemAddr(vs + r * stride + w * 16), reinterpret_cast<const unsigned char*>(vCache + off) + w * 16, 16);
-  }
-  cpAsyncCommit();
-  cpAsyncWait<0>();
-  __syncthreads();
-
-  // Scores: lane = position, 16-byte reads along its key row.
+  if (d < headDim) qs[d] = qr[d];
   const Acc scale = Acc(1) / sqrt(static_cast<Acc>(headDim));
-  const int r = warp * 32 + lane;
-  Acc sc = -INFINITY;
-  if (r < n) {
-    Acc dot = 0;
-    const unsigned char* kr = ks + r * stride;
-    constexpr int kPer = 16 / sizeof(KV);  // elements per 16-byte chunk
-    for (int c = 0; c < chunks; c++) {
-      const uint4 raw = *reinterpret_cast<const uint4*>(kr + c * 16);
-      float f[kPer];
-      if constexpr (sizeof(KV) == 2) {
-        const __half2* h2 = reinterpret_cast<const __half2*>(&raw);
-#pragma unroll
-        for (int j = 0; j < 4; j++) { const float2 v = __half22float2(h2[j]); f[2 * j] = v.x; f[2 * j + 1] = v.y; }
-      } else {
-        f[0] = __uint_as_float(raw.x); f[1] = __uint_as_float(raw.y); f[2] = __uint_as_float(raw.z); f[3] = __uint_as_float(raw.w);
-      }
-#pragma unroll
-      for (int j = 0; j < kPer; j++) dot += static_cast<Acc>(qs[c * kPer + j]) * f[j];
+  const int pieceShift = __popc(pieces) == 1 ? __ffs(pieces) - 1 : -1;  // power-of-two rows: no division
+  Acc mRun = -INFINITY, lRun = 0, acc = 0;
+  for (int c = split; c < nChunks; c += kSplitCtas) {
+    const int j0 = c * kChunk, n = min(kChunk, ctx - j0);
+    if (static_cast<int>(threadIdx.x) < n) {
+      const int pos = j0 + threadIdx.x;
+      rowOff[threadIdx.x] = (static_cast<size_t>(table[pos / meta.blockSize]) * meta.blockSize + pos % meta.blockSize) * rowStride +
+                            static_cast<size_t>(kvh) * headDim;
     }
-    sc = dot * scale;
-  }
-  Acc m = sc;
-  for (int o = 16; o > 0; o >>= 1) m = max(m, __shfl_xor_sync(0xffffffffu, m, o));
-  if (lane == 0) redM[warp] = m;
-  __syncthreads();
-  m = redM[0];
-  for (int w = 1; w < kSplitWarps; w++) m = max(m, redM[w]);
-  const Acc p = r < n ? expAcc(sc - m) : Acc(0);
-  Acc l = p;
-  for (int o = 16; o > 0; o >>= 1) l += __shfl_xor_sync(0xffffffffu, l, o);
-  if (lane == 0) redL[warp] = l;
-
-  // Values: this warp's 32 rows; lane owns dims 2 lane + 64 i, +1.
-  Acc acc[2][2] = {{0, 0}, {0, 0}};
-  const int rows = min(32, n - warp * 32);
-  for (int u = 0; u < rows; u++) {
-    const Acc pu = __shfl_sync(0xffffffffu, p, u);
-    const unsigned char* vr = vs + (warp * 32 + u) * stride;
-#pragma unroll
-    for (int i = 0; i < 2; i++) {
-      const int d = 2 * lane + 64 * i;
-      if (d < headDim) {
-        float a, b;
-        kvPair<KV>(vr, d, a, b);
-        acc[i][0] += pu * static_cast<Acc>(a);
-        acc[i][1] += pu * static_cast<Acc>(b);
-      }
+    __syncthreads();  // rowOff ready (and the previous chunk's reads of ks/vs done)
+    for (int i = threadIdx.x; i < n * pieces; i += kSplitThreads) {
+      const int r = pieceShift >= 0 ? i >> pieceShift : i / pieces, w = i - r * pieces;
+      const size_t off = rowOff[r];
+      cpAsync16(smemAddr(ks + r * stride + w * 16), reinterpret_cast<const unsigned char*>(kCache + off) + w * 16, 16);
+      cpAsync16(smemAddr(vs + r * stride + w * 16), reinterpret_cast<const unsigned char*>(vCache + off) + w * 16, 16);
     }
-  }
+    cpAsyncCommit();
+    cpAsyncWait<0>();
+    __syncthreads();
+    {  // scores
+      const int p = warp * 8 + lane / 4, quarter = lane % 4;
+      Acc dot = 0;
+      if (p < n) {
+        const unsigned char* kr = ks + p * stride;
+        constexpr int kPer = 16 / sizeof(KV);
+        for (int w = quarter; w < pieces; w += 4) {
+          const uint4 raw = *reinterpret_cast<const uint4*>(kr + w * 16);
+          float f[kPer];
+          if constexpr (sizeof(KV) == 2) {
+            const __half2* h2 = reinterpret_cast<const __half2*>(&raw);
 #pragma unroll
-  for (int i = 0; i < 2; i++) {
-    const int d = 2 * lane + 64 * i;
-    if (d < headDim) { partAcc[warp][d] = acc[i][0]; partAcc[warp][d + 1] = acc[i][1]; }
+            for (int j = 0; j < 4; j++) { const float2 v = __half22float2(h2[j]); f[2 * j] = v.x; f[2 * j + 1] = v.y; }
+          } else {
+            f[0] = __uint_as_float(raw.x); f[1] = __uint_as_float(raw.y); f[2] = __uint_as_float(raw.z); f[3] = __uint_as_float(raw.w);
+          }
+#pragma unroll
+          for (int j = 0; j < kPer; j++) dot += static_cast<Acc>(qs[w * kPer + j]) * f[j];
+        }
+      }
+      dot += __shfl_xor_sync(0xffffffffu, dot, 1);
+      dot += __shfl_xor_sync(0xffffffffu, dot, 2);
+      if (quarter == 0 && p < kChunk) scores[p] = p < n ? dot * scale : Acc(-INFINITY);
+    }
+    __syncthreads();
+    // Online softmax over this chunk: every warp holds the 32 probabilities (lane = position).
+    const Acc sc = scores[lane];
+    Acc mChunk = sc;
+    for (int o = 16; o > 0; o >>= 1) mChunk = max(mChunk, __shfl_xor_sync(0xffffffffu, mChunk, o));
+    const Acc mNew = max(mRun, mChunk);
+    const Acc corr = expAcc(mRun - mNew);
+    const Acc pr = lane < n ? expAcc(sc - mNew) : Acc(0);
+    Acc lChunk = pr;
+    for (int o = 16; o > 0; o >>= 1) lChunk += __shfl_xor_sync(0xffffffffu, lChunk, o);
+    lRun = lRun * corr + lChunk;
+    mRun = mNew;
+    Acc a = 0;
+    for (int j = 0; j < n; j++) {
+      const Acc pj = __shfl_sync(0xffffffffu, pr, j);
+      if (d < headDim) a += pj * static_cast<Acc>(ld(reinterpret_cast<const KV*>(vs + j * stride) + d));
+    }
+    acc = acc * corr + a;
   }
-  __syncthreads();
-  Acc lSum = 0;
-  for (int w = 0; w < kSplitWarps; w++) lSum += redL[w];
   float* o = out + static_cast<size_t>(item) * headDim;
-  if (nSplits == 1) {
-    const Acc inv = Acc(1) / lSum;
-    for (int d = threadIdx.x; d < headDim; d += blockDim.x) {
-      Acc a = 0;
-      for (int w = 0; w < kSplitWarps; w++) a += partAcc[w][d];
-      o[d] = static_cast<float>(a * inv);
-    }
+  if (nCtas == 1) {
+    if (d < headDim) o[d] = static_cast<float>(acc / lRun);
     return;
   }
-  Acc* mine = part + (static_cast<size_t>(item) * maxSplits + split) * (headDim + 2);
-  for (int d = threadIdx.x; d < headDim; d += blockDim.x) {
-    Acc a = 0;
-    for (int w = 0; w < kSplitWarps; w++) a += partAcc[w][d];
-    mine[d] = a;
-  }
-  if (threadIdx.x == 0) { mine[headDim] = m; mine[headDim + 1] = lSum; }
+  Acc* mine = part + (static_cast<size_t>(item) * kSplitCtas + split) * (headDim + 2);
+  if (d < headDim) mine[d] = acc;
+  if (threadIdx.x == 0) { mine[headDim] = mRun; mine[headDim + 1] = lRun; }
   __threadfence();
   __syncthreads();
-  if (threadIdx.x == 0) isLast = atomicAdd(counters + item, 1u) == static_cast<unsigned>(nSplits - 1);
+  if (threadIdx.x == 0) isLast = atomicAdd(counters + item, 1u) == static_cast<unsigned>(nCtas - 1);
   __syncthreads();
   if (!isLast) return;
   __threadfence();
-  const Acc* all = part + static_cast<size_t>(item) * maxSplits * (headDim + 2);
+  const Acc* all = part + static_cast<size_t>(item) * kSplitCtas * (headDim + 2);
   Acc mMax = -INFINITY;
-  for (int s2 = 0; s2 < nSplits; s2++) mMax = max(mMax, all[s2 * (headDim + 2) + headDim]);
-  Acc lTot = 0;
-  for (int s2 = 0; s2 < nSplits; s2++)
-    lTot += all[s2 * (headDim + 2) + headDim + 1] * expAcc(all[s2 * (headDim + 2) + headDim] - mMax);
-  const Acc inv = Acc(1) / lTot;
-  for (int d = threadIdx.x; d < headDim; d += blockDim.x) {
-    Acc a = 0;
-    for (int s2 = 0; s2 < nSplits; s2++) a += all[s2 * (headDim + 2) + d] * expAcc(all[s2 * (headDim + 2) + headDim] - mMax);
-    o[d] = static_cast<float>(a * inv);
+  for (int s2 = 0; s2 < nCtas; s2++) mMax = max(mMax, all[s2 * (headDim + 2) + headDim]);
+  Acc lTot = 0, aTot = 0;
+  for (int s2 = 0; s2 < nCtas; s2++) {
+    const Acc wgt = expAcc(all[s2 * (headDim + 2) + headDim] - mMax);
+    lTot += all[s2 * (headDim + 2) + headDim + 1] * wgt;
+    if (d < headDim) aTot += all[s2 * (headDim + 2) + d] * wgt;
   }
+  if (d < headDim) o[d] = static_cast<float>(aTot / lTot);
   if (threadIdx.x == 0) counters[item] = 0;  // ready for the next step
 }
 
@@ -338,24 +302,17 @@ bool splitEnabled() {
 template <typename KV, typename Acc>
 void launchSplit(const float* q, int t, int heads, int kvHeads, int headDim, const TokenMeta& meta, const KV* kCache,
                  const KV* vCache, float* out, const AttentionWorkspace& ws, cudaStream_t stream) {
-  const size_t smemBytes = 2ull * kSplitPositions * (headDim * sizeof(KV) + 16);
-  static size_t granted = 0;  // per instantiation: raise the dynamic shared memory limit once, to the largest asked
-  if (smemBytes > granted) {
-    CUDA_CHECK(cudaFuncSetAttribute(attentionSplitKernel<KV, Acc>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smemBytes)));
-    granted = smemBytes;
-  }
-  const dim3 grid(t * heads, ws.maxSplits);
-  attentionSplitKernel<KV, Acc><<<grid, kSplitWarps * 32, smemBytes, stream>>>(
-      q, heads, kvHeads, headDim, meta, kCache, vCache, out, static_cast<Acc*>(ws.partials), ws.counters, ws.maxSplits);
+  const size_t smemBytes = 2ull * kChunk * (headDim * sizeof(KV) + 16);  // <= 17 KB: no opt-in needed
+  const dim3 grid(t * heads, kSplitCtas);
+  attentionSplitKernel<KV, Acc><<<grid, kSplitThreads, smemBytes, stream>>>(
+      q, heads, kvHeads, headDim, meta, kCache, vCache, out, static_cast<Acc*>(ws.partials), ws.counters);
 }
+
 }  // namespace
 
-size_t AttentionWorkspace::partialBytes(int heads, int headDim, int contextLength) {
-  const size_t splits = (contextLength + kSplitPositions - 1) / kSplitPositions;
-  return static_cast<size_t>(kAttentionSplitMaxTokens) * heads * splits * (headDim + 2) * sizeof(double);
+size_t AttentionWorkspace::partialBytes(int heads, int headDim) {
+  return static_cast<size_t>(kAttentionSplitMaxTokens) * heads * kSplitCtas * (headDim + 2) * sizeof(double);
 }
-
-int AttentionWorkspace::splitsFor(int contextLength) { return (contextLength + kSplitPositions - 1) / kSplitPositions; }
 
 void pagedAttention(const float* q, int t, int heads, int kvHeads, int headDim, const TokenMeta& meta,
                     const void* kCache, const void* vCache, bool kvF32, float* out, const AttentionWorkspace& ws,

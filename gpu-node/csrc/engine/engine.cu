@@ -111,8 +111,7 @@ Engine::Engine(const HostModel& model, const EngineOptions& opts) : cfg_(model.c
     qkvBuf_ = devAlloc<float>(T * (qDim + 2 * kvDim));
     qRot_ = devAlloc<float>(T * qDim);
     att_ = devAlloc<float>(T * qDim);
-    attnWs_.maxSplits = AttentionWorkspace::splitsFor(c.contextLength);
-    attnWs_.partials = devAlloc<char>(AttentionWorkspace::partialBytes(c.heads, c.headDim, c.contextLength));
+    attnWs_.partials = devAlloc<char>(AttentionWorkspace::partialBytes(c.heads, c.headDim));
     attnWs_.counters = devAlloc<unsigned>(static_cast<size_t>(kAttentionSplitMaxTokens) * c.heads);
     CUDA_CHECK(cudaMemset(attnWs_.counters, 0, static_cast<size_t>(kAttentionSplitMaxTokens) * c.heads * sizeof(unsigned)));
     guBuf_ = devAlloc<float>(T * 2 * c.ffn);

@@ -8,7 +8,8 @@
 
 namespace abq::engine {
 
-__device__ __forceinline__ float epilogueF32At(const EpiF32Args& e, int groups, int actGroups, int row, int col) {
+__device__ __forceinline__ float epilogueF32At(const EpiF32Args& e, int groups, int actGroups, int row, int col,
+                                               bool zero = true) {
   const size_t idx = static_cast<size_t>(row) * e.n + col;
   double y = 0;
   for (int g = 0; g < groups; g++) {
@@ -18,7 +19,7 @@ __device__ __forceinline__ float epilogueF32At(const EpiF32Args& e, int groups, 
     const size_t wi = static_cast<size_t>(col) * groups + g;
     const uint32_t zw = e.wZeros[wi];
     const uint32_t acc = e.acc[idx * groups + g];
-    e.acc[idx * groups + g] = 0;
+    if (zero) e.acc[idx * groups + g] = 0;
     // Exact in wrapping u32: the true value sum_k (x - zx)(w - zw) fits in int32.
     const uint32_t bracket = acc - zw * e.xSums[static_cast<size_t>(row) * groups + g] - zx * e.wSums[wi] +
                              static_cast<uint32_t>(kg) * zx * zw;
@@ -31,13 +32,22 @@ __device__ __forceinline__ float epilogueF32At(const EpiF32Args& e, int groups, 
   return v;
 }
 
-/** Output (row, col) of a pending epilogue (BTC accumulators or the weight-only fp16 output), residual added. */
-__device__ __forceinline__ float pendingOutputAt(const PendingEpilogue& p, int row, int col) {
-  if (p.kind == kPendingBtc) return epilogueF32At(p.e, p.groups, p.actGroups, row, col);
+/**
+ * Output (row, col) of a pending epilogue (BTC accumulators or the weight-only fp16 output), residual added.
+ * zero = false leaves the accumulators for zeroPendingAcc (a caller that stores late, act-prep.cu).
+ */
+__device__ __forceinline__ float pendingOutputAt(const PendingEpilogue& p, int row, int col, bool zero = true) {
+  if (p.kind == kPendingBtc) return epilogueF32At(p.e, p.groups, p.actGroups, row, col, zero);
   const size_t idx = static_cast<size_t>(row) * p.e.n + col;
   float v = __half2float(p.yf16[idx]);
   if (p.e.residual) v = __fadd_rn(v, p.e.residual[idx]);
   return v;
+}
+
+/** Zero the BTC accumulators of output (row, col) after pendingOutputAt(..., zero = false). */
+__device__ __forceinline__ void zeroPendingAcc(const PendingEpilogue& p, int row, int col) {
+  const size_t base = (static_cast<size_t>(row) * p.e.n + col) * p.groups;
+  for (int g = 0; g < p.groups; g++) p.e.acc[base + g] = 0;
 }
 
 }  // namespace abq::engine

@@ -91,14 +91,13 @@ void ropeAndStore(const float* q, int qStride, const float* k, int kStride, cons
                   void* vCache, bool kvF32, float* qOut, cudaStream_t stream, const PendingEpilogue* pending = nullptr);
 
 // ---- attention.cu: causal GQA attention over the paged cache (prefill and decode alike) ----
-/** Steps of at most this many tokens split each (token, head) over CTAs of 128 positions (decode). */
+/** Steps of at most this many tokens split each (token, head) over up to kSplitCtas CTAs (decode). */
 constexpr int kAttentionSplitMaxTokens = 64;
+constexpr int kSplitCtas = 16;
 struct AttentionWorkspace {
   void* partials = nullptr;     // partial softmax states: partialBytes(...) bytes (nullptr: never split)
   unsigned* counters = nullptr; // [kAttentionSplitMaxTokens * heads], zeroed once; each merge resets its own
-  int maxSplits = 0;            // splitsFor(contextLength)
-  static size_t partialBytes(int heads, int headDim, int contextLength);
-  static int splitsFor(int contextLength);
+  static size_t partialBytes(int heads, int headDim);
 };
 void pagedAttention(const float* q, int t, int heads, int kvHeads, int headDim, const TokenMeta& meta,
                     const void* kCache, const void* vCache, bool kvF32, float* out, const AttentionWorkspace& ws,
