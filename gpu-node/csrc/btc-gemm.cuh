@@ -40,8 +40,12 @@ struct BtcPlan {
   std::string name;
 };
 
-/** Fewest tokens for which the plan picks the tiled kernel (the one place the M split is decided). */
-constexpr int kTiledMinTokens = 64;
+/**
+ * Fewest tokens for which the plan picks the tiled kernel (the one place the M split is decided). 32, not
+ * 64, since the engine's batch-32 decode measured 1.5-2.3x faster tiled (NOTES.md engine E3: the split-K
+ * kernel re-streams the weights once per 8 tokens at 8 activation bits).
+ */
+constexpr int kTiledMinTokens = 32;
 /** kTiledMinTokens, or ABQ_BTC_TILED_MIN_M where set (measurements). */
 int tiledMinTokens();
 

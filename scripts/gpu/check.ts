@@ -20,8 +20,8 @@ import { CudaLinear } from '../../gpu-node/src/cuda-linear.ts';
 import { loadCudaBackend } from '../../gpu-node/src/load-cuda-backend.ts';
 
 const TOKENS = [1, 3, 17, 64, 100, 2048];
-/** Token counts at which the plan takes the shared-memory tiled kernel (kTiledMinTokens = 64). */
-const TILED_TOKENS = [64, 100, 2048];
+/** Token counts at which the plan takes the shared-memory tiled kernel (the first is kTiledMinTokens = 32). */
+const TILED_TOKENS = [32, 64, 100, 2048];
 /**
  * Large-M kernel choice, as btcPlan makes it (btc-gemm.cu tiledMode): ABQ_BTC_TILED=1 takes the tiled
  * kernel for every (p, q) (run-all.sh checks this way, so every width of it is verified), 0 never,
@@ -213,7 +213,7 @@ function btcCases(): Case[] {
   return cases;
 }
 
-/** Extra cases for the tiled kernel: every (p, q) at M = 64 or 100, and wide/deep shapes at M = 2048. */
+/** Extra cases for the tiled kernel: every (p, q) at M = 32 or 64, and wide/deep shapes at M = 2048. */
 function tiledCases(): Case[] {
   const cases: Case[] = [];
   const group = (k: number): number => (k > 512 && rng.next() < 0.5 ? 256 * rng.int(1, Math.floor(k / 512)) : k);

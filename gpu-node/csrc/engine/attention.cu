@@ -20,6 +20,7 @@
 // states (threadFenceReduction pattern, no second launch).
 #include "ops.cuh"
 #include "cuda-check.cuh"
+#include "pdl.h"
 #include "ptx.cuh"
 
 #include <cstdlib>
@@ -186,6 +187,8 @@ __global__ void __launch_bounds__(kSplitThreads) attentionSplitKernel(
   __shared__ size_t rowOff[kChunk];
   __shared__ Acc scores[kChunk];
   __shared__ bool isLast;
+  pdlLaunchDependents();  // PDL (pdl.h): the o_proj prep may launch now and waits for this kernel itself
+  pdlWait();
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, d = threadIdx.x;
   const int item = blockIdx.x, split = blockIdx.y;
   const int tok = item / heads, h = item % heads;
@@ -304,8 +307,8 @@ void launchSplit(const float* q, int t, int heads, int kvHeads, int headDim, con
                  const KV* vCache, float* out, const AttentionWorkspace& ws, cudaStream_t stream) {
   const size_t smemBytes = 2ull * kChunk * (headDim * sizeof(KV) + 16);  // <= 17 KB: no opt-in needed
   const dim3 grid(t * heads, kSplitCtas);
-  attentionSplitKernel<KV, Acc><<<grid, kSplitThreads, smemBytes, stream>>>(
-      q, heads, kvHeads, headDim, meta, kCache, vCache, out, static_cast<Acc*>(ws.partials), ws.counters);
+  launchPdl(attentionSplitKernel<KV, Acc>, grid, dim3(kSplitThreads), smemBytes, stream, q, heads, kvHeads, headDim, meta,
+            kCache, vCache, out, static_cast<Acc*>(ws.partials), ws.counters);
 }
 
 }  // namespace

@@ -10,6 +10,8 @@
 // launch and never writes the unrotated q/k/v.
 #include "epilogue-f32.cuh"
 #include "cuda-check.cuh"
+#include "pdl.h"
+#include "ptx.cuh"
 
 namespace abq::engine {
 namespace {
@@ -33,6 +35,8 @@ __global__ void ropeStoreKernel(const float* __restrict__ q, int qStride, const 
                                 const float* __restrict__ v, int vStride, int t, int heads, int kvHeads, int headDim,
                                 const float* __restrict__ cosT, const float* __restrict__ sinT, const TokenMeta meta,
                                 void* kCache, void* vCache, bool kvF32, float* qOut, const PendingEpilogue pe) {
+  pdlLaunchDependents();  // PDL (pdl.h): attention may launch now; it waits for this kernel's stores itself
+  pdlWait();
   const int half = headDim / 2;
   const int rot = (heads + kvHeads) * half, perToken = rot + kvHeads * headDim;
   const size_t idxAll = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
@@ -86,9 +90,9 @@ void ropeAndStore(const float* q, int qStride, const float* k, int kStride, cons
                   void* vCache, bool kvF32, float* qOut, cudaStream_t stream, const PendingEpilogue* pending) {
   if (t < 1) return;
   const size_t total = static_cast<size_t>(t) * ((heads + kvHeads) * (headDim / 2) + kvHeads * headDim);
-  ropeStoreKernel<<<static_cast<unsigned>((total + kThreads - 1) / kThreads), kThreads, 0, stream>>>(
-      q, qStride, k, kStride, v, vStride, t, heads, kvHeads, headDim, cosT, sinT, meta, kCache, vCache, kvF32, qOut,
-      pending ? *pending : PendingEpilogue{});
+  launchPdl(ropeStoreKernel, dim3(static_cast<unsigned>((total + kThreads - 1) / kThreads)), dim3(kThreads), 0, stream,
+            q, qStride, k, kStride, v, vStride, t, heads, kvHeads, headDim, cosT, sinT, meta, kCache, vCache, kvF32, qOut,
+            pending ? *pending : PendingEpilogue{});
   CUDA_CHECK_LAUNCH("ropeAndStore");
 }
 
