@@ -28,9 +28,21 @@ inline bool pdlEnabled() {
   return on;
 }
 
-/** Launch kernel<<<grid, block, smem, stream>>>(args...) with the PDL attribute where enabled. */
+/**
+ * RoPE and decode attention launch with the attribute only with ABQ_PDL_ATTN=1: measured slower on the
+ * H100 (7B W2A8 batch-1 decode 379 vs 394 tok/s, NOTES.md engine E3), unlike the GEMV/prep chain.
+ */
+inline bool pdlAttentionEnabled() {
+  static const bool on = [] {
+    const char* env = std::getenv("ABQ_PDL_ATTN");
+    return pdlEnabled() && env && env[0] == '1';
+  }();
+  return on;
+}
+
+/** Launch kernel<<<grid, block, smem, stream>>>(args...), with the PDL attribute where `on` and PDL is enabled. */
 template <typename... KernelArgs, typename... Args>
-void launchPdl(void (*kernel)(KernelArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream, Args&&... args) {
+void launchPdlIf(bool on, void (*kernel)(KernelArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream, Args&&... args) {
   cudaLaunchConfig_t cfg = {};
   cfg.gridDim = grid;
   cfg.blockDim = block;
@@ -40,8 +52,14 @@ void launchPdl(void (*kernel)(KernelArgs...), dim3 grid, dim3 block, size_t smem
   attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
   attr[0].val.programmaticStreamSerializationAllowed = 1;
   cfg.attrs = attr;
-  cfg.numAttrs = pdlEnabled() ? 1 : 0;
+  cfg.numAttrs = on && pdlEnabled() ? 1 : 0;
   CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, std::forward<Args>(args)...));
+}
+
+/** The same with the attribute wherever PDL is enabled. */
+template <typename... KernelArgs, typename... Args>
+void launchPdl(void (*kernel)(KernelArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream, Args&&... args) {
+  launchPdlIf(true, kernel, grid, block, smem, stream, std::forward<Args>(args)...);
 }
 
 }  // namespace abq

@@ -307,7 +307,7 @@ void launchSplit(const float* q, int t, int heads, int kvHeads, int headDim, con
                  const KV* vCache, float* out, const AttentionWorkspace& ws, cudaStream_t stream) {
   const size_t smemBytes = 2ull * kChunk * (headDim * sizeof(KV) + 16);  // <= 17 KB: no opt-in needed
   const dim3 grid(t * heads, kSplitCtas);
-  launchPdl(attentionSplitKernel<KV, Acc>, grid, dim3(kSplitThreads), smemBytes, stream, q, heads, kvHeads, headDim, meta,
+  launchPdlIf(pdlAttentionEnabled(), attentionSplitKernel<KV, Acc>, grid, dim3(kSplitThreads), smemBytes, stream, q, heads, kvHeads, headDim, meta,
             kCache, vCache, out, static_cast<Acc*>(ws.partials), ws.counters);
 }
 

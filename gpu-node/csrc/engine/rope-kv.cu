@@ -90,7 +90,7 @@ void ropeAndStore(const float* q, int qStride, const float* k, int kStride, cons
                   void* vCache, bool kvF32, float* qOut, cudaStream_t stream, const PendingEpilogue* pending) {
   if (t < 1) return;
   const size_t total = static_cast<size_t>(t) * ((heads + kvHeads) * (headDim / 2) + kvHeads * headDim);
-  launchPdl(ropeStoreKernel, dim3(static_cast<unsigned>((total + kThreads - 1) / kThreads)), dim3(kThreads), 0, stream,
+  launchPdlIf(pdlAttentionEnabled(), ropeStoreKernel, dim3(static_cast<unsigned>((total + kThreads - 1) / kThreads)), dim3(kThreads), 0, stream,
             q, qStride, k, kStride, v, vStride, t, heads, kvHeads, headDim, cosT, sinT, meta, kCache, vCache, kvF32, qOut,
             pending ? *pending : PendingEpilogue{});
   CUDA_CHECK_LAUNCH("ropeAndStore");
