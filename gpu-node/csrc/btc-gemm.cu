@@ -10,6 +10,7 @@
 namespace abq {
 
 template <int P> void launchBtc(int r, int mt, dim3 grid, cudaStream_t stream, const BtcArgs& args);
+template <int P> void launchBtcDecode(int r, dim3 grid, cudaStream_t stream, const BtcArgs& args);
 
 namespace {
 
@@ -108,6 +109,11 @@ int envInt(const char* name, int fallback) {
   return v && *v ? std::atoi(v) : fallback;
 }
 int tiledMinFromEnv() { static const int v = std::max(1, envInt("ABQ_BTC_TILED_MIN_M", kTiledMinTokens)); return v; }
+// ABQ_BTC_DECODE=0: the split-K kernel also for M x R <= 8 (A/B measurements).
+bool decodeKernelEnabled() {
+  static const bool on = [] { const char* v = std::getenv("ABQ_BTC_DECODE"); return !(v && v[0] == '0'); }();
+  return on;
+}
 int minPairsPerSplit() { static const int v = std::max(1, envInt("ABQ_BTC_MIN_PAIRS", kMinPairsPerSplit)); return v; }
 int targetCtasPerSm() { static const int v = std::max(1, envInt("ABQ_BTC_TARGET_CTAS", kTargetCtasPerSm)); return v; }
 
@@ -170,6 +176,17 @@ BtcPlan btcPlan(const BtcProblem& pr, int smCount) {
   const int want = ceilDiv(targetCtasPerSm() * smCount, tokenBlocks * nBlocks);
   plan.splits = std::max(1, std::min(want, kPairs / minPairsPerSplit()));
   plan.fusedEpilogue = pr.m <= kMaxFusedTokens;
+  if (pr.m * plan.rowsPerToken <= kTileN && decodeKernelEnabled()) {
+    // One B fragment of activation columns holds every token: the decode kernel, 16 outputs per warp.
+    const int dBlocks = ceilDiv(ceilDiv(ceilDiv(pr.n, kTileN), 2), kBtcWarps);
+    const int dWant = ceilDiv(targetCtasPerSm() * smCount, dBlocks);
+    plan.decode = true;
+    plan.mTiles = 1;
+    plan.splits = std::max(1, std::min(dWant, kPairs / minPairsPerSplit()));
+    plan.name = "btc-dec-r" + std::to_string(plan.rowsPerToken) + "-s" + std::to_string(plan.splits) +
+                (plan.fusedEpilogue ? "-fused" : "");
+    return plan;
+  }
   plan.name = "btc-mma-r" + std::to_string(plan.rowsPerToken) + "-mt" + std::to_string(plan.mTiles) + "-s" +
               std::to_string(plan.splits) + (plan.fusedEpilogue ? "-fused" : "");
   // Large M: the shared-memory tiled kernel (the split-K fields above stay valid for debug runs).
@@ -214,6 +231,22 @@ void btcAccumulate(const BtcProblem& pr, const BtcPlan& plan, cudaStream_t strea
   args.counters = pr.counters;
   args.epi = pr.epi;
   args.fuseEpilogue = plan.fusedEpilogue && !plan.skipEpilogue ? 1 : 0;
+  if (plan.decode) {
+    const dim3 dgrid(1, ceilDiv(ceilDiv(args.nTiles, 2), kBtcWarps), ceilDiv(args.kPairs, args.pairsPerSplit));
+    switch (pr.p) {
+      case 1: launchBtcDecode<1>(plan.rowsPerToken, dgrid, stream, args); break;
+      case 2: launchBtcDecode<2>(plan.rowsPerToken, dgrid, stream, args); break;
+      case 3: launchBtcDecode<3>(plan.rowsPerToken, dgrid, stream, args); break;
+      case 4: launchBtcDecode<4>(plan.rowsPerToken, dgrid, stream, args); break;
+      case 5: launchBtcDecode<5>(plan.rowsPerToken, dgrid, stream, args); break;
+      case 6: launchBtcDecode<6>(plan.rowsPerToken, dgrid, stream, args); break;
+      case 7: launchBtcDecode<7>(plan.rowsPerToken, dgrid, stream, args); break;
+      case 8: launchBtcDecode<8>(plan.rowsPerToken, dgrid, stream, args); break;
+      default: throw AbqError("btcAccumulate: weight bits " + std::to_string(pr.p) + " not in 1..8");
+    }
+    if (!plan.fusedEpilogue && !plan.skipEpilogue) btcEpilogue(pr.epi, stream);
+    return;
+  }
   const int tokensPerCta = plan.mTiles * kTileM / plan.rowsPerToken;
   const dim3 grid(ceilDiv(pr.m, tokensPerCta), ceilDiv(args.nTiles, kBtcWarps), ceilDiv(args.kPairs, args.pairsPerSplit));
   switch (pr.p) {

@@ -36,6 +36,7 @@ struct BtcPlan {
   bool skipEpilogue;        // leave acc for the caller (tests read it; the engine runs its own epilogue),
                             // no epilogue at all; the tiled kernel then stores its integer sums to acc
   bool tiled;               // large M: the shared-memory tiled kernel (btc-tiled-kernel.cuh), epilogue fused
+  bool decode;              // M x R <= 8: weights as the MMA's A operand (btc-decode-kernel.cuh)
   int rowsPerToken, mTiles, splits;
   std::string name;
 };

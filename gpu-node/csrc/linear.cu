@@ -240,8 +240,9 @@ std::string Linear::externalPlanName(int m) const {
   if (a16_) return planName(m);
   BtcProblem pr{m, spec_.n, spec_.k, spec_.wbits, spec_.abits, groupSize_, wTile_, wCanon_};
   BtcPlan plan = btcPlan(pr, smCount_);
-  return plan.generic ? plan.name : "btc-mma-r" + std::to_string(plan.rowsPerToken) + "-mt" + std::to_string(plan.mTiles) +
-                                        "-s" + std::to_string(plan.splits);
+  if (plan.generic || plan.tiled) return plan.name;
+  if (plan.decode) return "btc-dec-r" + std::to_string(plan.rowsPerToken) + "-s" + std::to_string(plan.splits);
+  return "btc-mma-r" + std::to_string(plan.rowsPerToken) + "-mt" + std::to_string(plan.mTiles) + "-s" + std::to_string(plan.splits);
 }
 
 }  // namespace abq

@@ -1,0 +1,179 @@
+// The BTC decode kernel (few tokens: M x R <= 8): weights are the MMA's A operand, activations its B.
+//
+//   acc_g[m, n] = sum_i sum_j 2^(i+j) popcount(X_i[m, g] AND W_j[n, g])      (as btc-kernel.cuh)
+//
+// Why a second kernel: at batch 1 the split-K kernel (btc-kernel.cuh) puts activation plane rows in A
+// (16 rows, of which one token uses R) and 8 weight rows in B, so each MMA covers 8 outputs and, at 8
+// activation bits, half its rows are empty; ncu counted ~635 instructions per warp for 4 K pairs, the
+// kernel issue- and latency-bound well below the weight stream (NOTES.md engine E3). Here one MMA covers
+// 16 outputs x all 8 plane columns of the token(s):
+//
+//             activation columns (B): c = token * R + plane i, 8 per fragment (M R <= 8)
+//            +--------------------------------+
+//   row 0    | output 16 w + 0, plane j        |   rows 0..7 from n-tile 2w, rows 8..15 from n-tile 2w + 1:
+//   ...      |                                 |   the tile layout's lane (g, t) already holds both A rows'
+//   row 15   | output 16 w + 15, plane j       |   words (btc-layout.cuh .x/.y for chunk 0, .z/.w chunk 1)
+//            +--------------------------------+
+//
+// so the weights keep their tile layout (no second copy): lane (g, t) loads the uint4 of n-tile 2w and
+// of 2w + 1 for each plane, and a = {T0.x, T1.x, T0.y, T1.y} (chunk 0), {T0.z, T1.z, T0.w, T1.w} (chunk 1).
+// Per 256-bit chunk a warp issues P MMAs for 16 outputs and 2 activation loads, against 2P MMAs and 8
+// loads per 16 outputs in the split-K kernel at R = 8.
+//
+// Accumulators: one set of 4 per weight plane j (C += D, the 2^j shift once per flush). flush: lane
+// (g, t) holds outputs g and g + 8 for columns 2t, 2t + 1; values are shifted by the column's plane,
+// summed over the columns of one token (in-lane, then xor-shuffles over t for R = 4, 8) and added to acc
+// with integer atomics (K is split across CTAs as in the split-K kernel; integer sums are exact in any
+// order). Grid: x = 1, y = groups of kBtcWarps 16-output tiles, z = K splits. Counters and the fused fp16
+// epilogue (Linear's own decode path) work as in btc-kernel.cuh, over 128 outputs per CTA.
+#pragma once
+#include <climits>
+
+#include "btc-kernel.cuh"
+
+namespace abq {
+
+constexpr int kDecodeTileN = 2 * kTileN;  // outputs per warp (one A fragment)
+
+template <int P,   // weight bits (1..8)
+          int R>   // activation plane columns per token (1, 2, 4, 8)
+__global__ void __launch_bounds__(kBtcThreads, P <= 4 ? 3 : 2) btcDecodeKernel(const BtcArgs a) {
+  static_assert(P >= 1 && P <= 8 && (R == 1 || R == 2 || R == 4 || R == 8), "1..8 weight bits, R a power of two <= 8");
+  pdlLaunchDependents();  // PDL (pdl.h): the next kernel may launch; this one waits after its first weight loads
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int g = lane / 4, t = lane % 4;
+  const int wTile = blockIdx.y * kBtcWarps + warp;  // 16-output tile: n-tiles 2 wTile, 2 wTile + 1
+  const int t0 = 2 * wTile, t1 = t0 + 1;
+  const bool active = t0 < a.nTiles;
+  const bool has1 = t1 < a.nTiles;
+  const int pairBegin = blockIdx.z * a.pairsPerSplit;
+  const int pairEnd = active ? min(a.kPairs, pairBegin + a.pairsPerSplit) : pairBegin;
+
+  // Activation column g of this lane: token g / R, plane g % R (zero past q or M).
+  const int colToken = g / R, colPlane = g % R;
+  const int xRow = (colPlane < a.q && colToken < a.m) ? (colPlane * a.m + colToken) * a.wordsPad + t : -1;
+
+  uint32_t S[P][4];
+#pragma unroll
+  for (int j = 0; j < P; j++)
+#pragma unroll
+    for (int e = 0; e < 4; e++) S[j][e] = 0;
+
+  auto flush = [&](int group) {
+#pragma unroll
+    for (int h = 0; h < 2; h++) {  // A rows g (n-tile 2w) and g + 8 (n-tile 2w + 1)
+      uint32_t v[2];
+#pragma unroll
+      for (int e = 0; e < 2; e++) {  // columns 2t, 2t + 1
+        uint32_t s = 0;
+#pragma unroll
+        for (int j = 0; j < P; j++) {
+          s += S[j][2 * h + e] << j;  // wrapping u32, as the split-K kernel's sums
+          S[j][2 * h + e] = 0;
+        }
+        v[e] = s << ((2 * t + e) % R);
+      }
+      const int n = 16 * wTile + 8 * h + g;
+      if (R == 1) {  // every column is a token
+#pragma unroll
+        for (int e = 0; e < 2; e++) {
+          const int token = 2 * t + e;
+          if (token < a.m && n < a.n && v[e] != 0) atomicAdd(a.acc + (static_cast<size_t>(token) * a.n + n) * a.groups + group, v[e]);
+        }
+        continue;
+      }
+      uint32_t s = v[0] + v[1];  // R >= 2: both columns belong to one token
+      if (R >= 4) s += __shfl_xor_sync(kFullMask, s, 1);
+      if (R == 8) s += __shfl_xor_sync(kFullMask, s, 2);
+      const int token = (2 * t) / R;
+      const bool owner = (2 * t) % R == 0;
+      if (owner && token < a.m && n < a.n && s != 0) atomicAdd(a.acc + (static_cast<size_t>(token) * a.n + n) * a.groups + group, s);
+    }
+  };
+
+  int group = min((2 * pairBegin) / a.groupChunks, a.groups - 1);
+  int nextBoundary = group + 1 < a.groups ? (group + 1) * a.groupChunks : INT_MAX;
+  auto computePair = [&](int pair, const uint4 (&w0)[P], const uint4 (&w1)[P]) {
+#pragma unroll
+    for (int half = 0; half < 2; half++) {
+      const int chunk = 2 * pair + half;
+      if (chunk >= nextBoundary) {
+        flush(group);
+        group++;
+        nextBoundary = group + 1 < a.groups ? nextBoundary + a.groupChunks : INT_MAX;
+      }
+      const int wOff = chunk * kChunkWords;
+      const uint32_t b0 = xRow >= 0 ? ldCached(a.xplanes + xRow + wOff) : 0u;
+      const uint32_t b1 = xRow >= 0 ? ldCached(a.xplanes + xRow + wOff + 4) : 0u;
+#pragma unroll
+      for (int j = 0; j < P; j++) {
+        const uint32_t af[4] = {half ? w0[j].z : w0[j].x, half ? w1[j].z : w1[j].x, half ? w0[j].w : w0[j].y,
+                                half ? w1[j].w : w1[j].y};
+        mmaAndPopcAcc(S[j], af, b0, b1);
+      }
+    }
+  };
+
+  // Weight streaming: 2 P uint4 per lane per pair (n-tiles 2w and 2w + 1); one pair of lookahead where
+  // the registers allow (P <= 2 within the 85 registers of 3 CTAs per SM).
+  constexpr bool kLookahead = P <= 2;
+  const size_t tileStride = static_cast<size_t>(a.kPairs) * P * kLanes;
+  const uint4* wp0 = a.wtile + static_cast<size_t>(t0) * tileStride + static_cast<size_t>(pairBegin) * P * kLanes + lane;
+  const uint4* wp1 = wp0 + tileStride;
+  const uint4 zero4 = make_uint4(0, 0, 0, 0);
+  uint4 w0[P], w1[P];
+#pragma unroll
+  for (int j = 0; j < P; j++) {
+    w0[j] = pairBegin < pairEnd ? ldStream(wp0 + j * kLanes) : zero4;
+    w1[j] = pairBegin < pairEnd && has1 ? ldStream(wp1 + j * kLanes) : zero4;
+  }
+  pdlWait();
+#pragma unroll 1
+  for (int pair = pairBegin; pair < pairEnd; pair++) {
+    wp0 += P * kLanes;
+    wp1 += P * kLanes;
+    const bool more = pair + 1 < pairEnd;
+    if constexpr (kLookahead) {
+      uint4 n0[P], n1[P];
+#pragma unroll
+      for (int j = 0; j < P; j++) {
+        n0[j] = more ? ldStream(wp0 + j * kLanes) : zero4;
+        n1[j] = more && has1 ? ldStream(wp1 + j * kLanes) : zero4;
+      }
+      computePair(pair, w0, w1);
+#pragma unroll
+      for (int j = 0; j < P; j++) { w0[j] = n0[j]; w1[j] = n1[j]; }
+    } else {
+      computePair(pair, w0, w1);
+#pragma unroll
+      for (int j = 0; j < P; j++) {
+        w0[j] = more ? ldStream(wp0 + j * kLanes) : zero4;
+        w1[j] = more && has1 ? ldStream(wp1 + j * kLanes) : zero4;
+      }
+    }
+  }
+  if (active) flush(group);
+
+  // Fused epilogue (Linear's own decode path): the last CTA of each 128-output range writes y.
+  if (!a.fuseEpilogue) return;
+  __shared__ bool isLast;
+  __threadfence();
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    const unsigned arrived = atomicAdd(a.counters + blockIdx.y, 1u);
+    isLast = arrived == gridDim.x * gridDim.z - 1;
+  }
+  __syncthreads();
+  if (!isLast) return;
+  __threadfence();
+  const int groups = (a.epi.k + a.epi.groupSize - 1) / a.epi.groupSize;
+  const int actGroups = (a.epi.k + a.epi.actGroup - 1) / a.epi.actGroup;
+  constexpr int kCols = kBtcWarps * kDecodeTileN;
+  for (int i = threadIdx.x; i < a.m * kCols; i += kBtcThreads) {
+    const int col = blockIdx.y * kCols + i % kCols;
+    if (col < a.n) epilogueOutput(a.epi, i / kCols, col, groups, actGroups);
+  }
+  if (threadIdx.x == 0) a.counters[blockIdx.y] = 0;  // ready for the next call
+}
+
+}  // namespace abq
