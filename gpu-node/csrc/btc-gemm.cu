@@ -19,6 +19,9 @@ constexpr int kThreads = 256;
 constexpr int kTargetCtasPerSm = 8;
 // Fewest K pairs (512 bits) one CTA handles, so a split still streams several loads per warp.
 constexpr int kMinPairsPerSplit = 4;
+// The same for the decode kernel, whose warps cover 16 outputs (twice the bytes per pair): 2 measured
+// best on the 7B decode (W2A8 b1 410 -> 420 tok/s, W4A4 333 -> 343; 1 and 4 slower; NOTES.md engine E3).
+constexpr int kDecodeMinPairsPerSplit = 2;
 // acc_g <= 255 * 255 * K must fit in u32.
 constexpr int kMaxK = 66051;
 // Fuse the epilogue into the BTC kernel up to this many tokens (the last CTA of an n-range does
@@ -115,6 +118,7 @@ bool decodeKernelEnabled() {
   return on;
 }
 int minPairsPerSplit() { static const int v = std::max(1, envInt("ABQ_BTC_MIN_PAIRS", kMinPairsPerSplit)); return v; }
+int decodeMinPairsPerSplit() { static const int v = std::max(1, envInt("ABQ_BTC_MIN_PAIRS", kDecodeMinPairsPerSplit)); return v; }
 int targetCtasPerSm() { static const int v = std::max(1, envInt("ABQ_BTC_TARGET_CTAS", kTargetCtasPerSm)); return v; }
 
 int gridFor(size_t total) { return static_cast<int>(std::min<size_t>((total + kThreads - 1) / kThreads, 1u << 20)); }
@@ -182,7 +186,7 @@ BtcPlan btcPlan(const BtcProblem& pr, int smCount) {
     const int dWant = ceilDiv(targetCtasPerSm() * smCount, dBlocks);
     plan.decode = true;
     plan.mTiles = 1;
-    plan.splits = std::max(1, std::min(dWant, kPairs / minPairsPerSplit()));
+    plan.splits = std::max(1, std::min(dWant, kPairs / decodeMinPairsPerSplit()));
     plan.name = "btc-dec-r" + std::to_string(plan.rowsPerToken) + "-s" + std::to_string(plan.splits) +
                 (plan.fusedEpilogue ? "-fused" : "");
     return plan;
