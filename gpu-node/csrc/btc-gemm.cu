@@ -195,7 +195,8 @@ BtcPlan btcPlan(const BtcProblem& pr, int smCount) {
               std::to_string(plan.splits) + (plan.fusedEpilogue ? "-fused" : "");
   // Large M: the shared-memory tiled kernel (the split-K fields above stay valid for debug runs).
   const TiledMode mode = tiledMode();
-  if (pr.m >= tiledMinTokens() && (mode == TiledMode::kAlways || (mode == TiledMode::kTable && tiledByDefault(pr.p, pr.q)))) {
+  const bool manyRows = pr.m >= tiledMinTokens() || pr.m * plan.rowsPerToken >= kTiledMinPlaneRows;
+  if (manyRows && (mode == TiledMode::kAlways || (mode == TiledMode::kTable && tiledByDefault(pr.p, pr.q)))) {
     plan.tiled = true;
     plan.name = btcTiledName(pr.p, pr.q);
   }

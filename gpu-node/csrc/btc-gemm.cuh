@@ -47,6 +47,12 @@ struct BtcPlan {
  * kernel re-streams the weights once per 8 tokens at 8 activation bits).
  */
 constexpr int kTiledMinTokens = 32;
+/**
+ * Below kTiledMinTokens the tiled kernel is still taken from this many activation plane rows (M x R, R the
+ * plane rows per token): at M = 8 and 16 with 8 activation bits it measured 1.2-4.5x faster than split-K
+ * (H100, 6 layer shapes; NOTES.md engine E3), while at M x R = 16..32 split-K still wins some shapes.
+ */
+constexpr int kTiledMinPlaneRows = 64;
 /** kTiledMinTokens, or ABQ_BTC_TILED_MIN_M where set (measurements). */
 int tiledMinTokens();
 

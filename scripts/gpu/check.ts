@@ -22,6 +22,12 @@ import { loadCudaBackend } from '../../gpu-node/src/load-cuda-backend.ts';
 const TOKENS = [1, 3, 17, 64, 100, 2048];
 /** Token counts at which the plan takes the shared-memory tiled kernel (the first is kTiledMinTokens = 32). */
 const TILED_TOKENS = [32, 64, 100, 2048];
+/** kTiledMinPlaneRows: fewer tokens also take the tiled kernel from this many plane rows (M x R). */
+const TILED_MIN_PLANE_ROWS = 64;
+/** Activation plane rows per token (btc-gemm.cu rowsPerToken): the next power of two >= q. */
+function rowsPerToken(q: number): number {
+  return q <= 1 ? 1 : q <= 2 ? 2 : q <= 4 ? 4 : 8;
+}
 /**
  * Large-M kernel choice, as btcPlan makes it (btc-gemm.cu tiledMode): ABQ_BTC_TILED=1 takes the tiled
  * kernel for every (p, q) (run-all.sh checks this way, so every width of it is verified), 0 never,
@@ -144,7 +150,8 @@ async function checkBtc(c: Case): Promise<void> {
       return fail(c, `plan ${plain.plan} differs from the debug path's output at y[${Math.floor(yAt / c.n)}][${yAt % c.n}]: ` +
         `${decodeF16(plain.y.subarray(yAt, yAt + 1))[0]} != ${decodeF16(out.y.subarray(yAt, yAt + 1))[0]}`);
     }
-    const wantTiled = c.m >= TILED_TOKENS[0] && !plain.plan.startsWith('generic') &&
+    const manyRows = c.m >= TILED_TOKENS[0] || c.m * rowsPerToken(c.q) >= TILED_MIN_PLANE_ROWS;
+    const wantTiled = manyRows && !plain.plan.startsWith('generic') &&
       (TILED_MODE === 'always' || (TILED_MODE === 'table' && tiledByDefault(c.p, c.q)));
     if (wantTiled !== plain.plan.startsWith('btc-tiled')) fail(c, `unexpected plan ${plain.plan} for M=${c.m}`);
     if (firstMismatch(plain.y, again.y, plain.y.length) >= 0) fail(c, `two runs on the same input differ (plan ${plain.plan})`);
