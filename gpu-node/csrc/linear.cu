@@ -230,6 +230,12 @@ void Linear::accumulateExternal(const uint32_t* xPlanes, int m, uint32_t* acc, c
   btcAccumulate(pr, plan, stream);
 }
 
+void Linear::prepareFor(int maxM, cudaStream_t stream) const {
+  if (a16_ || maxM < 1) return;
+  BtcProblem pr{maxM, spec_.n, spec_.k, spec_.wbits, spec_.abits, groupSize_, wTile_, wCanon_};
+  ensureWeightRows(btcPlan(pr, smCount_), stream);
+}
+
 void Linear::ensureWeightRows(const BtcPlan& plan, cudaStream_t stream) const {
   if (!plan.tiled || wRows_) return;  // lazily: decode-only layers never pay the second layout
   wRows_ = alloc<uint32_t>(btcWeightRowsWords(spec_.wbits, spec_.n, spec_.k));

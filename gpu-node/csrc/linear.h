@@ -78,12 +78,19 @@ class Linear {
   const float* bias() const { return bias_; }
   /**
    * A1..8 only: integer accumulators u32 [M][N][G] into `acc` (zero on entry; the caller's epilogue
-   * zeroes it again) from activation planes u32 [q][M][wordsPad()] in quantize()'s layout. Always the
-   * split-K kernels (the caller applies its own epilogue), so no workspace of this layer is used.
+   * zeroes it again) from activation planes u32 [q][M][wordsPad()] in quantize()'s layout: the decode,
+   * split-K or tiled kernel by the plan (the tiled kernel then stores its group sums), no epilogue, and
+   * no workspace of this layer.
    */
   void accumulateExternal(const uint32_t* xPlanes, int m, uint32_t* acc, cudaStream_t stream) const;
   /** Builds the tiled kernel's weight rows the first time a plan needs them (lazily: decode-only layers never pay). */
   void ensureWeightRows(const BtcPlan& plan, cudaStream_t stream) const;
+  /**
+   * Builds now whatever a call of up to maxM tokens will need beyond the tile layout (the tiled kernel's
+   * weight rows, as large again as the packed weights), so a caller that plans its memory at load (the
+   * engine) counts it as weights instead of meeting it at the first prefill.
+   */
+  void prepareFor(int maxM, cudaStream_t stream) const;
   /** Name of the kernel accumulateExternal runs for M tokens. */
   std::string externalPlanName(int m) const;
   /**

@@ -75,7 +75,9 @@ function main(argv: string[]): void {
     'prep reductions with one barrier each and all global stores after the last cluster barrier, the tiled BTC kernel for M >= 32',
     'storing integer group sums for the engine\'s own f64 epilogue (prefill and batch >= 32 no longer use the split-K kernels), and a',
     'decode BTC kernel with the weights as the MMA\'s A operand (16 outputs per warp) for M x R <= 8.',
-    'W4A16 workspace: each weight-only layer reserves its split-K partials for every M up to the 256-token chunk at load (see NOTES).',
+    'Weights GB includes the tiled kernel\'s second weight layout (plane rows, planes padded to a power of two), built at load because',
+    'prefill and batches >= 32 use it: W2A8 2.48 -> 4.16 GB, W8A8 7.31 -> 13.8 GB (as much as fp16). One layout serving both kernels would',
+    'remove it (NOTES.md). W4A16 workspace: each weight-only layer reserves its split-K partials for every M up to the 256-token chunk at load.',
     '',
     ...(checkLines.length ? ['Correctness run in the same session (stories260K configs, `engine-check`):', '', ...checkLines.map((l) => `    ${l}`)] : []),
   ].join('\n');

@@ -113,6 +113,10 @@ void EngineLinear::reserve(int chunk) const {
   if (kind_ == WeightKind::kPacked && packed_->weightOnly()) packed_->reserveWorkspace(chunk);
 }
 
+void EngineLinear::prepareWeights(int chunk, cudaStream_t stream) const {
+  if (kind_ == WeightKind::kPacked && !packed_->weightOnly()) packed_->prepareFor(chunk, stream);
+}
+
 std::string EngineLinear::planName(int m) const {
   if (kind_ == WeightKind::kDenseF32) return "dense-f32";
   if (kind_ == WeightKind::kDenseF16) return "dense-f16";

@@ -44,6 +44,8 @@ class EngineLinear {
   ArenaNeeds needs(int chunk) const;
   /** Sizes the layer's own workspace (weight-only layers) for `chunk` tokens at load, before any graph capture. */
   void reserve(int chunk) const;
+  /** Builds the large-M kernel's second weight layout at load when calls of `chunk` tokens will use it. */
+  void prepareWeights(int chunk, cudaStream_t stream) const;
   std::string planName(int m) const;
   std::string specText() const;
 

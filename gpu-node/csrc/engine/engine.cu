@@ -92,6 +92,12 @@ Engine::Engine(const HostModel& model, const EngineOptions& opts) : cfg_(model.c
     }
     lmHead_ = std::make_unique<EngineLinear>(std::vector<const HostLinear*>{&model.lmHead}, stream_);
     if (lmHead_->n() != c.vocab || lmHead_->k() != c.dim) throw AbqError("Engine: lm_head is " + num(lmHead_->n()) + "x" + num(lmHead_->k()));
+    // The tiled kernel's weight rows (prefill chunks, batches >= 32) belong to the weights' share of the plan.
+    const int chunkTokens = std::min(kLinearChunk, opts_.maxBatchTokens);
+    for (const Layer& L : layers_)
+      for (const auto* e : {&L.qkv, &L.q, &L.k, &L.v, &L.o, &L.gateUp, &L.gate, &L.up, &L.down})
+        if (*e) (*e)->prepareWeights(chunkTokens, stream_);
+    lmHead_->prepareWeights(chunkTokens, stream_);
     CUDA_CHECK(cudaStreamSynchronize(stream_));
     for (const Layer& L : layers_)
       for (const auto* e : {&L.qkv, &L.q, &L.k, &L.v, &L.o, &L.gateUp, &L.gate, &L.up, &L.down})
