@@ -2,6 +2,7 @@
  * Reads a Hugging Face LLaMA-family folder one block at a time (Node only), so quantizing a large
  * model holds only the block being worked on, the embeddings and the packed output in memory.
  */
+import { createHash } from 'node:crypto';
 import { readFile, access } from 'node:fs/promises';
 import path from 'node:path';
 import { openSafetensorsFile, type SafetensorsFile } from '../format/safetensors-file.ts';
@@ -9,6 +10,7 @@ import { parseLlamaConfig, type LlamaConfig } from '../model/config.ts';
 import { linearModuleName } from '../model/weights.ts';
 import { listSafetensorsShards } from '../model/load.ts';
 import { QuantError } from './errors.ts';
+import { sha256File } from '../util/file-hash.ts';
 import { LINEAR_NAMES } from './quant-config.ts';
 import type { BlockDims, BlockFp } from './block.ts';
 import type { LinearName } from '../model/llama.ts';
@@ -38,6 +40,17 @@ export class ModelSource {
       for (const n of st.names()) if (!shards.weightMap || shards.weightMap.get(n) === f) where.set(n, st);
     }
     return new ModelSource(dir, config, rawConfig, files, where);
+  }
+
+  /**
+   * SHA-256 over config.json and every weight shard (names in order, then contents): identifies the model
+   * by what it is, not where it lies, so a calibration checkpoint carries over between folders and machines.
+   * Reads every byte once (seconds for a 7B model, against hours of calibration).
+   */
+  async contentDigest(): Promise<string> {
+    const parts = [`config.json:${await sha256File(path.join(this.dir, 'config.json'))}`];
+    for (const f of [...this.files.keys()].sort()) parts.push(`${f}:${await sha256File(path.join(this.dir, f))}`);
+    return createHash('sha256').update(parts.join('\n')).digest('hex');
   }
 
   get dims(): BlockDims {

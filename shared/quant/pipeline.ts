@@ -25,6 +25,7 @@ import { cloneParams, initBlockParams, type ActStats } from './params.ts';
 import { LINEAR_NAMES, layerSpec, type LayerQuantSpec, type QuantSettings } from './quant-config.ts';
 import { packQuantized, quantizeFolded } from './quant-linear.ts';
 import { loadBlockCheckpoint, saveBlockCheckpoint } from './resume.ts';
+import { sha256File } from '../util/file-hash.ts';
 import { selectA8Layers, type FlexqOptions, type FlexqReport } from './flexq.ts';
 import { ropeAngles, ropeInvFreqFor } from '../model/rope.ts';
 import { linearModuleName } from '../model/weights.ts';
@@ -82,8 +83,13 @@ function blockSpecs(src: ModelSource, settings: QuantSettings, layer: number): B
   return Object.fromEntries(LINEAR_NAMES.map((n) => [n, layerSpec(settings, linearModuleName(layer, n), k[n])])) as BlockSpecs;
 }
 
-function fingerprint(o: QuantizeOptions, epochs: number): string {
-  return JSON.stringify({ m: o.method, s: o.settings, c: o.calib, e: epochs, model: o.model });
+/**
+ * What a block checkpoint must match to be resumed: method, settings, epochs, and the model and
+ * calibration text by content (SHA-256), not by path, so checkpoints carry over between folders and machines.
+ */
+async function fingerprint(o: QuantizeOptions, epochs: number, src: ModelSource): Promise<string> {
+  const calib = o.calib ? { ...o.calib, file: await sha256File(o.calib.file) } : undefined;
+  return JSON.stringify({ m: o.method, s: o.settings, c: calib, e: epochs, model: await src.contentDigest() });
 }
 
 interface CalibState { table: RopeTable; xFp: Float32Array[]; xQ: Float32Array[]; samples: Int32Array[] }
@@ -133,7 +139,7 @@ export async function quantizeModel(o: QuantizeOptions): Promise<QuantizedModel>
     const epochs = o.epochs ?? traits.epochs;
     const needData = traits.calibrated || traits.sensitivity;
     const st = needData ? await prepareCalibration(src, o) : undefined;
-    const fprint = fingerprint(o, epochs);
+    const fprint = traits.calibrated && o.checkpointDir ? await fingerprint(o, epochs, src) : '';
     const layers: QuantizedLayer[] = [];
     const floats = new Map<string, Float32Array>();
     const blocks: BlockReport[] = [];

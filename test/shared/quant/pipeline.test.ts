@@ -1,5 +1,5 @@
 import { describe, expect, it, beforeAll } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describeWithShared, STORIES260K_DIR, TINYSTORIES_TXT } from '../../helpers/shared-data.ts';
@@ -95,6 +95,26 @@ describeWithShared('quantizeModel on stories260K', () => {
       const resumed = await run('omniquant', { w: 4, a: 4 }, { ...opts, resume: true });
       expect(resumed.blocks.map((b) => b.resumed)).toEqual([true, true, true, false, false]);
       resumed.layers.forEach((l, i) => expect(Array.from(l.packed.planes)).toEqual(Array.from(full.layers[i].packed.planes)));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, SLOW);
+
+  it('matches checkpoints by content: they resume after the model and calibration text move, not for other text', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'abq-resume-moved-'));
+    try {
+      const opts = { checkpointDir: path.join(dir, 'ckpt'), epochs: 1 };
+      const full = await run('omniquant', { w: 4, a: 4 }, opts);
+      const movedModel = path.join(dir, 'model');
+      await cp(STORIES260K_DIR!, movedModel, { recursive: true });
+      const movedText = path.join(dir, 'calib.txt');
+      await cp(TINYSTORIES_TXT!, movedText);
+      const moved = await quantizeModel({ model: movedModel, method: 'omniquant', settings: { ...DEFAULT_SETTINGS, w: 4, a: 4 }, calib: { file: movedText, ...CALIB }, ...opts, resume: true });
+      expect(moved.blocks.every((b) => b.resumed)).toBe(true);
+      moved.layers.forEach((l, i) => expect(Array.from(l.packed.planes)).toEqual(Array.from(full.layers[i].packed.planes)));
+      await writeFile(movedText, `${await readFile(TINYSTORIES_TXT!, 'utf8')}\nOne more story.\n`);
+      const other = await quantizeModel({ model: movedModel, method: 'omniquant', settings: { ...DEFAULT_SETTINGS, w: 4, a: 4 }, calib: { file: movedText, ...CALIB }, ...opts, resume: true });
+      expect(other.blocks.some((b) => b.resumed)).toBe(false);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
