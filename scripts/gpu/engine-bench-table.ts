@@ -85,4 +85,4 @@ function main(argv: string[]): void {
   console.log('wrote the gpu-engine section of docs/BENCHMARKS.md');
 }
 
-main(process.argv.slice(2));
+if (process.argv[1] && /engine-bench-table\.(ts|mjs|js)$/.test(process.argv[1])) main(process.argv.slice(2));
