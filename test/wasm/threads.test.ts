@@ -19,6 +19,7 @@ import { ThreadPool } from '../../wasm/src/thread-pool.ts';
 import { allocWorkspace } from '../../wasm/src/workspace.ts';
 import { SHARED_DIR } from '../helpers/shared-data.ts';
 import { storiesFloats } from './stories-fixture.ts';
+import { packedSource, syntheticFloatModel } from '../../wasm/bench/engine-bench.ts';
 
 describe('thread pool over a shared memory', () => {
   let pool: ThreadPool;
@@ -73,6 +74,23 @@ describe('thread pool over a shared memory', () => {
   try {
     expect(threaded.threads).toBe(2);
     expect(Array.from(threaded.forwardAll([1, 20, 30, 40]))).toEqual(Array.from(single.forwardAll([1, 20, 30, 40])));
+  } finally {
+    await threaded.close();
+  }
+});
+
+it('decode on 2 threads splits the f32 lm_head and still gives the single-thread logits bit for bit', async () => {
+  // vocab 4096 x hidden 64 = 262,144 weights: above the split threshold, so decode's lm_head runs on both threads.
+  const model = syntheticFloatModel('small-vocab (synthetic)', { hidden: 64, intermediate: 172, layers: 2, heads: 4, kvHeads: 4, vocab: 4096, maxPositions: 64, tied: true });
+  const source = packedSource(model, { wbits: 4, abits: 8, groupSize: 0 });
+  const single = await createWasmEngine({ model: source, kernels: { simd: (await loadKernelModule('simd')).module }, maxSeq: 32 });
+  const threaded = await createWasmEngine({ model: source, maxSeq: 32, ...(await threadedEngineOptions(2)) });
+  try {
+    single.prefill([1, 2, 3]);
+    threaded.prefill([1, 2, 3]);
+    for (const token of [7, 4000, 12, 99]) {
+      expect(Array.from(threaded.decode(token))).toEqual(Array.from(single.decode(token)));
+    }
   } finally {
     await threaded.close();
   }

@@ -153,7 +153,7 @@ export async function loadModel(opts: EngineOptions): Promise<LoadedModel> {
       const ql = new QuantLinear(kernels, arena, { weights: q.weights, actBits: q.abits, actGroupSize: q.actGroupSize, path, parallel });
       lin = { inFeatures: inF, outFeatures: outF, weightBytes: ql.weightBytes, forward: (x, m, out) => ql.forward(x, m, out, ws) };
     } else {
-      lin = new DenseLinearWasm(kernels, arena, outF, inF, requireFloat(src, `${name}.weight`, outF * inF), src.float(`${name}.bias`));
+      lin = new DenseLinearWasm(kernels, arena, outF, inF, requireFloat(src, `${name}.weight`, outF * inF), src.float(`${name}.bias`), parallel);
     }
     weightBytes += lin.weightBytes;
     return lin;
@@ -188,7 +188,7 @@ export async function loadModel(opts: EngineOptions): Promise<LoadedModel> {
     lmHead = { inFeatures: d, outFeatures: c.vocabSize, weightBytes: ql.weightBytes, forward: (x, m, out) => ql.forward(x, m, out, ws) };
     weightBytes += ql.weightBytes;
   } else {
-    lmHead = shareEmbedding ? new DenseLinearWasm(kernels, arena, c.vocabSize, d, embed) : makeLinear('lm_head', c.vocabSize, d);
+    lmHead = shareEmbedding ? new DenseLinearWasm(kernels, arena, c.vocabSize, d, embed, undefined, parallel) : makeLinear('lm_head', c.vocabSize, d);
     if (shareEmbedding) weightBytes += lmHead.weightBytes;
   }
   const angles = ropeAngles(ropeInvFreqFor(c), Array.from({ length: maxSeq }, (_, t) => t));

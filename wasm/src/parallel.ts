@@ -4,7 +4,7 @@
  * calling thread. Only kernels whose output rows are independent are split.
  */
 /** The kernels a runner can split; streamRead only for the benchmark's multi-thread bandwidth. */
-export const PARALLEL_KERNELS = ['bitGemm', 'codeGemm', 'lutGemm', 'lutPairsGemm', 'streamRead'] as const;
+export const PARALLEL_KERNELS = ['bitGemm', 'codeGemm', 'lutGemm', 'lutPairsGemm', 'streamRead', 'matmulF32'] as const;
 export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];
 
 export interface ParallelTask {

@@ -11,13 +11,25 @@ import { PARALLEL_KERNELS } from './parallel.ts';
 const SLOT_BASE = 4;
 const SLOT_INTS = 24;
 const MAX_ARGS = SLOT_INTS - 2;
+/**
+ * Polls of the control word before a thread sleeps in Atomics.wait (here and in kernel-worker.mjs): a
+ * decode step makes ~100 short kernel calls, and waking a sleeping thread costs tens of microseconds
+ * each, which made 2-thread decode slower than 1 thread (docs/BENCHMARKS.md). ABQ_WASM_SPIN overrides it
+ * (0: sleep at once).
+ */
+const DEFAULT_SPIN = 20_000;
+export function spinPolls(): number {
+  const env = typeof process !== 'undefined' ? process.env.ABQ_WASM_SPIN : undefined;
+  const v = env === undefined ? DEFAULT_SPIN : Number(env);
+  return Number.isInteger(v) && v >= 0 ? v : DEFAULT_SPIN;
+}
 
 export class ThreadPool implements ParallelRunner {
   private seq = 0;
   private closed = false;
 
   private constructor(readonly threads: number, private readonly workers: Worker[], private readonly ctrl: Int32Array,
-    private readonly local: Record<string, (...a: number[]) => unknown>) {}
+    private readonly local: Record<string, (...a: number[]) => unknown>, private readonly spin: number) {}
 
   /** Starts threads - 1 workers over `memory` (shared) with the shared-memory kernel build. */
   static async create(module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number,
@@ -27,7 +39,7 @@ export class ThreadPool implements ParallelRunner {
     const workers: Worker[] = [];
     for (let i = 0; i < threads - 1; i++) {
       const w = new Worker(new URL('./kernel-worker.mjs', import.meta.url), {
-        workerData: { module, memory, control, index: i, kernelNames: PARALLEL_KERNELS },
+        workerData: { module, memory, control, index: i, kernelNames: PARALLEL_KERNELS, spin: spinPolls() },
       });
       workers.push(w);
     }
@@ -35,7 +47,7 @@ export class ThreadPool implements ParallelRunner {
     // Idle workers must not keep the process alive when an engine is dropped without close().
     // (Unref only now: while starting, they are what keeps the event loop running.)
     for (const w of workers) w.unref();
-    return new ThreadPool(threads, workers, new Int32Array(control), local);
+    return new ThreadPool(threads, workers, new Int32Array(control), local, spinPolls());
   }
 
   run(tasks: ParallelTask[]): void {
@@ -57,6 +69,7 @@ export class ThreadPool implements ParallelRunner {
     Atomics.notify(c, 0);
     if (tasks[0]) this.local[tasks[0].kernel](...tasks[0].args);
     const want = this.workers.length;
+    for (let i = 0; i < this.spin && Atomics.load(c, 1) < want; i++);
     for (let done = Atomics.load(c, 1); done < want; done = Atomics.load(c, 1)) Atomics.wait(c, 1, done);
   }
 
