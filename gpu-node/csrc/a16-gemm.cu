@@ -18,11 +18,13 @@
 // Grid: x = token blocks of 16 MT, y = groups of 8 n-tiles (one per warp), z = K splits; split
 // partials go to an f32 scratch and are summed in split order (deterministic) by a second kernel.
 #include "a16-gemm.cuh"
+#include "a16-gemv-kernel.cuh"
 #include "btc-layout.cuh"
 #include "cuda-check.cuh"
 #include "ptx.cuh"
 
 #include <climits>
+#include <cstdlib>
 
 namespace abq {
 namespace {
@@ -248,6 +250,38 @@ void launchA16(int mt, dim3 grid, cudaStream_t stream, const A16Args& args) {
 
 int gridFor(size_t total) { return static_cast<int>((total + kThreads - 1) / kThreads); }
 
+// ABQ_A16_GEMV=0: a16Kernel also for M <= 8 (A/B measurements).
+bool gemvEnabled() {
+  static const bool on = [] { const char* v = std::getenv("ABQ_A16_GEMV"); return !(v && v[0] == '0'); }();
+  return on;
+}
+
+void launchGemv(const A16Problem& pr, const __half* x, int xStride, cudaStream_t stream) {
+  const int f = a16FieldBits(pr.p);
+  A16GemvArgs args{};
+  args.tile = reinterpret_cast<const uint4*>(pr.tile);
+  args.scales = pr.tScales;
+  args.zeros = pr.tZeros;
+  args.x = x;
+  args.xStride = xStride;
+  args.bias = pr.bias;
+  args.y = pr.y;
+  args.m = pr.m; args.n = pr.n;
+  args.nTiles = ceilDiv(pr.n, kTileN);
+  args.nPad = args.nTiles * kTileN;
+  args.kBlocks = a16PaddedK(pr.p, pr.k) / (512 / f);
+  args.groupSize = pr.groupSize >= pr.k ? pr.k : pr.groupSize;
+  args.groups = ceilDiv(pr.k, args.groupSize);
+  args.groupShift = (args.groupSize & (args.groupSize - 1)) == 0 ? __builtin_ctz(args.groupSize) : -1;
+  const dim3 grid(ceilDiv(args.nTiles, 2));
+  switch (f) {
+    case 2: a16GemvKernel<2, kGemvStages><<<grid, kGemvThreads, 0, stream>>>(args); break;
+    case 4: a16GemvKernel<4, kGemvStages><<<grid, kGemvThreads, 0, stream>>>(args); break;
+    default: a16GemvKernel<8, kGemvStages><<<grid, kGemvThreads, 0, stream>>>(args); break;
+  }
+  CUDA_CHECK_LAUNCH("a16GemvKernel");
+}
+
 }  // namespace
 
 int a16FieldBits(int p) { return p <= 2 ? 2 : p <= 4 ? 4 : 8; }
@@ -271,6 +305,13 @@ void a16Repack(const uint32_t* canon, const float* scales, const uint8_t* zeros,
 
 A16Plan a16Plan(const A16Problem& pr, int smCount) {
   A16Plan plan{};
+  if (pr.m <= kGemvMaxTokens && gemvEnabled()) {
+    plan.gemv = true;
+    plan.mTiles = 1;
+    plan.splits = 1;
+    plan.name = "a16-gemv-f" + std::to_string(a16FieldBits(pr.p));
+    return plan;
+  }
   plan.mTiles = pr.m <= 16 ? 1 : pr.m <= 32 ? 2 : 4;
   const int kBlocks = a16PaddedK(pr.p, pr.k) / (512 / a16FieldBits(pr.p));
   const int ctas = ceilDiv(pr.m, 16 * plan.mTiles) * ceilDiv(ceilDiv(pr.n, kTileN), kWarps);
@@ -282,7 +323,7 @@ A16Plan a16Plan(const A16Problem& pr, int smCount) {
 }
 
 size_t a16PartialFloats(const A16Problem& pr, const A16Plan& plan) {
-  return plan.splits > 1 ? static_cast<size_t>(plan.splits) * pr.m * ceilDiv(pr.n, kTileN) * kTileN : 0;
+  return !plan.gemv && plan.splits > 1 ? static_cast<size_t>(plan.splits) * pr.m * ceilDiv(pr.n, kTileN) * kTileN : 0;
 }
 
 void a16Gemm(const A16Problem& pr, const A16Plan& plan, cudaStream_t stream) {
@@ -297,6 +338,10 @@ void a16Gemm(const A16Problem& pr, const A16Plan& plan, cudaStream_t stream) {
     padRowsKernel<<<gridFor(static_cast<size_t>(pr.m) * kp), kThreads, 0, stream>>>(pr.x, pr.m, pr.k, kp, pr.xPadded);
     CUDA_CHECK_LAUNCH("padRowsKernel");
     args.x = pr.xPadded;
+  }
+  if (plan.gemv) {
+    launchGemv(pr, args.x, kp, stream);
+    return;
   }
   args.nTiles = ceilDiv(pr.n, kTileN);
   args.nPad = args.nTiles * kTileN;

@@ -1,0 +1,202 @@
+// Weight-only decode GEMV (M <= 8 tokens) over the A16 tile layout of a16-gemm.cu: no second copy.
+//
+//   y[m, n] = sum_g s[n, g] * sum_{k in g} (c[n, k] - z[n, g]) * x[m, k]      (fp16 x, fp32 sums)
+//
+// Why a second kernel: a16Kernel puts 16 tokens in the MMA's A operand and 8 weight rows in B, so at
+// M = 1 each MMA covers 8 outputs with 15 of 16 token rows empty, and each warp loads a batch of weights,
+// then computes it: at most 2 KB in flight per warp, and the activation loads sit right before their
+// MMAs. It reached 19-50% of copy bandwidth at M = 1 (docs/BENCHMARKS.md), latency- not issue-bound.
+//
+// Layout read (a16-gemm.cu header): uint4 tile[nTiles][kBlocks][32 lanes]; lane (g = lane/4, t = lane%4)
+// of n-tile T holds row 8T + g and, in each 64-wide sub-block of K, K = 16t + 4 s4 + {0, 1} (pair b0)
+// and 16t + 4 s4 + {2, 3} (pair b1) of MMA step s4 = 0..3, as F-bit code fields.
+//
+// Roles: a warp takes n-tiles 2S and 2S + 1 (slab S, 16 rows) and feeds the weights as the A operand of
+// mma.m16n8k16:
+//
+//             B: token columns 0..7 (lane (g, t) gives x[token g][its 4 K of the step]; g >= M: zeros)
+//            +--------------------------------+
+//   row 0    | n-tile 2S, row g  (a0, a2)      |   a0/a2 = lane's pair b0/b1 of n-tile 2S (row g)
+//   ...      |                                 |   a1/a3 = the same of n-tile 2S + 1 (row g + 8)
+//   row 15   | n-tile 2S + 1, row g  (a1, a3)  |   d0,d1: row g, tokens 2t, 2t+1; d2,d3: row g + 8
+//            +--------------------------------+
+//
+// so one MMA covers 16 rows x 16 K (twice a16Kernel's 8 x 16) and A and B meet with the same K
+// permutation, as a dot product allows.
+//
+// Dequantization: a 32-bit word holds, per half, 16/F fields; field slot j of a byte masked with the
+// 1024.0 exponent (lop3) is half2 (1024 + 2^(F j) c), and one hfma2 with 2^-(F j) and -(1024 / 2^(F j) + z)
+// gives c - z exactly (every value is an integer below 2048, so fp16 holds it): one shift per byte, one
+// lop3 and one hfma2 per pair of K.
+//
+// Streaming: a CTA is kGemvWarps warps on one slab; warp w takes lane-load blocks w, w + W, w + 2W, ...
+// (the CTA walks both n-tiles' rows front to back in W x 512 B strides) through its own ring of S
+// cp.async stages, S - 1 blocks (2 x 512 B each) in flight while it computes one. A lane copies and later
+// reads back only its own 2 x 16 B, so the ring needs no barrier. Activations, scales and zeros of the
+// next 64-wide sub-block are loaded (through L1: every warp of the SM reads the same x) while the current
+// one computes. Products accumulate in fp32 in the MMA per sub-block, are scaled into fp32 row sums, and
+// the warps' sums are added in warp order through shared memory: deterministic, one launch, no split-K
+// scratch.
+#pragma once
+#include <cuda_fp16.h>
+
+#include "btc-layout.cuh"
+#include "ptx.cuh"
+
+namespace abq {
+
+constexpr int kGemvMaxTokens = 8;  // the MMA's n
+constexpr int kGemvWarps = 8;
+constexpr int kGemvThreads = kGemvWarps * 32;
+constexpr int kGemvStages = 4;
+
+struct A16GemvArgs {
+  const uint4* tile; const float* scales; const uint32_t* zeros;
+  const __half* x; int xStride;
+  const float* bias; __half* y;
+  int m, n, nPad, nTiles, kBlocks, groups, groupSize, groupShift;  // groupShift: log2(groupSize) or -1
+};
+
+namespace gemv {
+
+/** Inputs of one 64-wide sub-block for this lane: its 16 halves of x and its two rows' scale and zero. */
+struct SubBlockIn {
+  uint32_t x[8];
+  uint32_t z0, z1;  // half2 (1024 + z, 1024 + z) of rows g (n-tile 2S) and g + 8 (n-tile 2S + 1)
+  float s0, s1;
+};
+
+/** fp16 bits of an integer 0 <= v < 2048 (exact), and of 2^-e for 0 <= e <= 14: compile-time constants. */
+constexpr uint32_t halfBitsOfInt(int v) {
+  int e = 0;
+  while (e < 10 && (2 << e) <= v) e++;
+  return v == 0 ? 0u : static_cast<uint32_t>(((e + 15) << 10) | ((v << (10 - e)) & 0x3FF));
+}
+constexpr uint32_t halfBitsOfInversePow2(int e) { return static_cast<uint32_t>((15 - e) << 10); }
+constexpr uint32_t pairOf(uint32_t h) { return h | (h << 16); }
+static_assert(halfBitsOfInt(1024) == 0x6400 && halfBitsOfInt(768) == 0x6200 && halfBitsOfInt(1) == 0x3C00, "fp16 bits");
+
+__device__ __forceinline__ uint32_t h2bits(__half2 h) { return *reinterpret_cast<const uint32_t*>(&h); }
+__device__ __forceinline__ __half2 bitsH2(uint32_t u) { return *reinterpret_cast<const __half2*>(&u); }
+
+}  // namespace gemv
+
+template <int F,   // code field bits (2, 4, 8)
+          int S>   // cp.async stages per warp
+__global__ void __launch_bounds__(kGemvThreads) a16GemvKernel(const A16GemvArgs a) {
+  static_assert(F == 2 || F == 4 || F == 8, "field width");
+  using gemv::SubBlockIn;
+  constexpr int kb = 512 / F;                 // K per lane load (a block)
+  constexpr int subPerBlock = kb / 64;        // 64-wide sub-blocks per block: 4, 2, 1
+  constexpr int wordsPerSub = 4 / subPerBlock;
+  constexpr int pairsPerWord = 16 / F;
+  constexpr int slotsPerByte = 8 / F;
+  constexpr uint32_t kMagic1024 = 0x64006400u;
+
+  __shared__ uint4 ring[kGemvWarps][S][2][kLanes];
+  __shared__ float partial[kGemvWarps][16][kGemvMaxTokens];
+
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int g = lane / 4, t = lane % 4;
+  const int nt0 = 2 * blockIdx.x, nt1 = min(nt0 + 1, a.nTiles - 1);  // a last odd n-tile reads itself twice
+  const uint4* src0 = a.tile + static_cast<size_t>(nt0) * a.kBlocks * kLanes + lane;
+  const uint4* src1 = a.tile + static_cast<size_t>(nt1) * a.kBlocks * kLanes + lane;
+  const int count = warp < a.kBlocks ? (a.kBlocks - 1 - warp) / kGemvWarps + 1 : 0;  // this warp's blocks
+  const int row0 = nt0 * kTileN + g, row1 = nt1 * kTileN + g;
+  const __half* xRow = g < a.m ? a.x + static_cast<size_t>(g) * a.xStride + 16 * t : nullptr;
+
+  auto issue = [&](int i) {  // block warp + i W -> stage i % S (an empty group past the end keeps the count)
+    if (i < count) {
+      const size_t off = static_cast<size_t>(warp + i * kGemvWarps) * kLanes;
+      cpAsync16(smemAddr(&ring[warp][i % S][0][lane]), src0 + off, 16);
+      cpAsync16(smemAddr(&ring[warp][i % S][1][lane]), src1 + off, 16);
+    }
+    cpAsyncCommit();
+  };
+  auto load = [&](int i, int sb, SubBlockIn& in) {
+    const int kSub = (warp + i * kGemvWarps) * kb + sb * 64;
+    if (xRow) {
+      const uint4 lo = __ldg(reinterpret_cast<const uint4*>(xRow + kSub));
+      const uint4 hi = __ldg(reinterpret_cast<const uint4*>(xRow + kSub + 8));
+      in.x[0] = lo.x; in.x[1] = lo.y; in.x[2] = lo.z; in.x[3] = lo.w;
+      in.x[4] = hi.x; in.x[5] = hi.y; in.x[6] = hi.z; in.x[7] = hi.w;
+    } else {
+#pragma unroll
+      for (int e = 0; e < 8; e++) in.x[e] = 0u;
+    }
+    int gi = 0;
+    if (a.groups > 1) gi = min(a.groupShift >= 0 ? kSub >> a.groupShift : kSub / a.groupSize, a.groups - 1);
+    const size_t base = static_cast<size_t>(gi) * a.nPad;
+    in.z0 = __ldg(a.zeros + base + row0); in.z1 = __ldg(a.zeros + base + row1);
+    in.s0 = __ldg(a.scales + base + row0); in.s1 = __ldg(a.scales + base + row1);
+  };
+
+#pragma unroll
+  for (int i = 0; i < S - 1; i++) issue(i);
+  SubBlockIn cur{}, next{};
+  if (count > 0) load(0, 0, cur);
+  float acc[4] = {0.f, 0.f, 0.f, 0.f};
+
+#pragma unroll 1
+  for (int i = 0; i < count; i++) {
+    issue(i + S - 1);
+    cpAsyncWait<S - 1>();  // this lane's copies of block i have landed
+    const uint4 q0 = ring[warp][i % S][0][lane], q1 = ring[warp][i % S][1][lane];
+    const uint32_t w0[4] = {q0.x, q0.y, q0.z, q0.w}, w1[4] = {q1.x, q1.y, q1.z, q1.w};
+#pragma unroll
+    for (int sb = 0; sb < subPerBlock; sb++) {
+      if (sb + 1 < subPerBlock) load(i, sb + 1, next);
+      else if (i + 1 < count) load(i + 1, 0, next);
+      // -(1024 / 2^(F j) + z) = (1024 - 1024 / 2^(F j)) - (1024 + z), exact in fp16.
+      __half2 c0[slotsPerByte], c1[slotsPerByte], mul[slotsPerByte];
+#pragma unroll
+      for (int j = 0; j < slotsPerByte; j++) {
+        const __half2 k = gemv::bitsH2(gemv::pairOf(gemv::halfBitsOfInt(1024 - (1024 >> (F * j)))));
+        c0[j] = __hsub2(k, gemv::bitsH2(cur.z0));
+        c1[j] = __hsub2(k, gemv::bitsH2(cur.z1));
+        mul[j] = gemv::bitsH2(gemv::pairOf(gemv::halfBitsOfInversePow2(F * j)));
+      }
+      auto dequant = [&](uint32_t word, int x, const __half2 (&c)[slotsPerByte]) {
+        const int j = x % slotsPerByte, shift = 8 * (x / slotsPerByte);
+        const uint32_t mask = ((1u << F) - 1u) << (F * j);
+        const uint32_t h = lop3AndOr(word >> shift, mask | (mask << 16), kMagic1024);
+        return gemv::h2bits(__hfma2(gemv::bitsH2(h), mul[j], c[j]));
+      };
+      float d[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+      for (int ws = 0; ws < wordsPerSub; ws++) {
+        const int wi = sb * wordsPerSub + ws;
+#pragma unroll
+        for (int x = 0; x < pairsPerWord; x += 2) {
+          const int s4 = ((wi * pairsPerWord + x) / 2) % 4;  // MMA step inside the sub-block
+          mmaF16(d, dequant(w0[wi], x, c0), dequant(w1[wi], x, c1), dequant(w0[wi], x + 1, c0),
+                 dequant(w1[wi], x + 1, c1), cur.x[2 * s4], cur.x[2 * s4 + 1]);
+        }
+      }
+      acc[0] = fmaf(cur.s0, d[0], acc[0]);
+      acc[1] = fmaf(cur.s0, d[1], acc[1]);
+      acc[2] = fmaf(cur.s1, d[2], acc[2]);
+      acc[3] = fmaf(cur.s1, d[3], acc[3]);
+      cur = next;
+    }
+  }
+  cpAsyncWait<0>();
+
+  partial[warp][g][2 * t] = acc[0];
+  partial[warp][g][2 * t + 1] = acc[1];
+  partial[warp][g + 8][2 * t] = acc[2];
+  partial[warp][g + 8][2 * t + 1] = acc[3];
+  __syncthreads();
+  if (threadIdx.x < 16 * kGemvMaxTokens) {
+    const int r = threadIdx.x / kGemvMaxTokens, token = threadIdx.x % kGemvMaxTokens;
+    const int row = r < kTileN ? nt0 * kTileN + r : nt1 * kTileN + (r - kTileN);
+    if (token < a.m && row < a.n && (r < kTileN || nt1 != nt0)) {
+      float s = 0.f;
+#pragma unroll
+      for (int w = 0; w < kGemvWarps; w++) s += partial[w][r][token];
+      a.y[static_cast<size_t>(token) * a.n + row] = __float2half_rn(s + (a.bias ? a.bias[row] : 0.f));
+    }
+  }
+}
+
+}  // namespace abq
