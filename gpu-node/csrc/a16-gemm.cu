@@ -13,8 +13,11 @@
 //   pair; subtracting the half2 constant (1024 + z) gives c - z exactly (|c - z| <= 255). The group's
 //   products accumulate in fp32 and are scaled once per group (y += s_g * acc_g), so the only roundings
 //   are the fp16 inputs and the fp32 sums.
-// Scales f32 [G][nPad] and zero constants half2 [G][nPad] are transposed so a lane's two output
-// columns (2t, 2t+1) are one 8-byte load.
+// Scales f32 [G][nPad] and zero points u8 [G][nPad] are transposed so a lane's two output columns
+// (2t, 2t+1) are one 8-byte (scales) and one 2-byte (zeros) load. A zero point z becomes the half2
+// constant (1024 + z, 1024 + z) in two integer instructions: 1024 + z has the fp16 bits 0x6400 | z.
+// (Kept as bytes, not as that 4-byte constant: at 2 bits and groups of 64, scales and zeros are
+// read next to 16 bytes of weights per row and group, so their size is a real share of the traffic.)
 // Grid: x = token blocks of 16 MT, y = groups of 8 n-tiles (one per warp), z = K splits; split
 // partials go to an f32 scratch and are summed in split order (deterministic) by a second kernel.
 #include "a16-gemm.cuh"
@@ -37,7 +40,7 @@ constexpr int kMinBlocksPerSplit = 8;
 constexpr uint32_t kMagic1024 = 0x64006400u;  // half2 (1024, 1024)
 
 struct A16Args {
-  const uint4* tile; const float* scales; const uint32_t* zeros;
+  const uint4* tile; const float* scales; const uint8_t* zeros;
   const __half* x; int xStride;
   float* partial; __half* y; const float* bias;
   int m, n, nPad, groups, groupSize, nTiles, kBlocks, blocksPerSplit;
@@ -78,7 +81,9 @@ __global__ void __launch_bounds__(kThreads, MT == 1 ? 4 : 1) a16Kernel(const A16
   const int colBase = nTile * kTileN;
   int group = a.groups == 1 ? 0 : min(blockBegin * kb / a.groupSize, a.groups - 1);
   // Group constants are loaded one group ahead, so a group change never waits on a global load.
-  auto zeroOf = [&](int gi) { return a.zeros[static_cast<size_t>(min(gi, a.groups - 1)) * a.nPad + colBase + g]; };
+  auto zeroOf = [&](int gi) {
+    return zeroHalf2(a.zeros[static_cast<size_t>(min(gi, a.groups - 1)) * a.nPad + colBase + g]);
+  };
   auto scaleOf = [&](int gi) {
     return *reinterpret_cast<const float2*>(a.scales + static_cast<size_t>(gi) * a.nPad + colBase + 2 * t);
   };
@@ -200,16 +205,14 @@ __global__ void padRowsKernel(const __half* __restrict__ x, int m, int k, int kp
 __global__ void a16RepackKernel(const uint32_t* __restrict__ canon, const float* __restrict__ scales,
                                 const uint8_t* __restrict__ zeros, int p, int f, int n, int k, int words,
                                 int groups, int nTiles, int kBlocks, int nPad, uint4* __restrict__ tile,
-                                float* __restrict__ tScales, uint32_t* __restrict__ tZeros) {
+                                float* __restrict__ tScales, uint8_t* __restrict__ tZeros) {
   const size_t idx = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
   // Scales and zero constants, transposed to [G][nPad].
   if (idx < static_cast<size_t>(groups) * nPad) {
     const int col = idx % nPad, gi = idx / nPad;
     const float s = col < n ? scales[static_cast<size_t>(col) * groups + gi] : 0.f;
-    const int z = col < n ? zeros[static_cast<size_t>(col) * groups + gi] : 0;
     tScales[idx] = s;
-    const uint32_t h = __half_as_ushort(__float2half_rn(1024.f + z));
-    tZeros[idx] = h | (h << 16);
+    tZeros[idx] = col < n ? zeros[static_cast<size_t>(col) * groups + gi] : 0;
   }
   if (idx >= static_cast<size_t>(nTiles) * kBlocks * kLanes) return;
   const int lane = idx % kLanes;
@@ -255,6 +258,27 @@ bool gemvEnabled() {
   static const bool on = [] { const char* v = std::getenv("ABQ_A16_GEMV"); return !(v && v[0] == '0'); }();
   return on;
 }
+// Tuning knobs for A/B runs: ABQ_A16_GEMV_WARPS (4 or 8), ABQ_A16_GEMV_STAGES (4, or 8 with 4 warps: 8 warps x
+// 8 stages would pass the 48 KB of static shared memory).
+int gemvKnob(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::atoi(v) : fallback;
+}
+int gemvStages() { static const int v = gemvKnob("ABQ_A16_GEMV_STAGES", 4) >= 8 ? 8 : 4; return v; }
+int gemvWarps() { static const int v = gemvKnob("ABQ_A16_GEMV_WARPS", 8) <= 4 ? 4 : 8; return v; }
+
+template <int F, int S, int W>
+void launchGemvWith(const A16GemvArgs& args, cudaStream_t stream) {
+  const dim3 grid(ceilDiv(args.nTiles, 2));
+  a16GemvKernel<F, S, W><<<grid, W * 32, 0, stream>>>(args);
+}
+template <int F>
+void launchGemvF(const A16GemvArgs& args, cudaStream_t stream) {
+  const int s = gemvStages(), w = gemvWarps();
+  if (w == 8) launchGemvWith<F, 4, 8>(args, stream);
+  else if (s == 4) launchGemvWith<F, 4, 4>(args, stream);
+  else launchGemvWith<F, 8, 4>(args, stream);
+}
 
 void launchGemv(const A16Problem& pr, const __half* x, int xStride, cudaStream_t stream) {
   const int f = a16FieldBits(pr.p);
@@ -273,11 +297,10 @@ void launchGemv(const A16Problem& pr, const __half* x, int xStride, cudaStream_t
   args.groupSize = pr.groupSize >= pr.k ? pr.k : pr.groupSize;
   args.groups = ceilDiv(pr.k, args.groupSize);
   args.groupShift = (args.groupSize & (args.groupSize - 1)) == 0 ? __builtin_ctz(args.groupSize) : -1;
-  const dim3 grid(ceilDiv(args.nTiles, 2));
   switch (f) {
-    case 2: a16GemvKernel<2, kGemvStages><<<grid, kGemvThreads, 0, stream>>>(args); break;
-    case 4: a16GemvKernel<4, kGemvStages><<<grid, kGemvThreads, 0, stream>>>(args); break;
-    default: a16GemvKernel<8, kGemvStages><<<grid, kGemvThreads, 0, stream>>>(args); break;
+    case 2: launchGemvF<2>(args, stream); break;
+    case 4: launchGemvF<4>(args, stream); break;
+    default: launchGemvF<8>(args, stream); break;
   }
   CUDA_CHECK_LAUNCH("a16GemvKernel");
 }
@@ -292,7 +315,7 @@ size_t a16TileWords(int p, int n, int k) {
 bool a16SupportsGroup(int k, int groupSize) { return groupSize >= k || groupSize % kSubK == 0; }
 
 void a16Repack(const uint32_t* canon, const float* scales, const uint8_t* zeros, int p, int n, int k, int groupSize,
-               uint32_t* tile, float* tScales, uint32_t* tZeros, cudaStream_t stream) {
+               uint32_t* tile, float* tScales, uint8_t* tZeros, cudaStream_t stream) {
   const int f = a16FieldBits(p);
   const int nTiles = ceilDiv(n, kTileN), kBlocks = a16PaddedK(p, k) / (512 / f);
   const int groups = ceilDiv(k, groupSize), nPad = nTiles * kTileN;

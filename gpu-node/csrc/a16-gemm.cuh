@@ -6,6 +6,9 @@
 
 namespace abq {
 
+/** The half2 (1024 + z, 1024 + z) of a zero point z < 1024: 1024 + z has the fp16 bits 0x6400 | z. */
+__host__ __device__ __forceinline__ uint32_t zeroHalf2(uint32_t z) { return (0x6400u | z) * 0x10001u; }
+
 /** Code field width of the A16 tile layout for p-bit weights: 2, 4 or 8 bits. */
 int a16FieldBits(int p);
 /** K rounded up to whole 16-byte lane loads of the A16 layout (also the padded activation stride). */
@@ -14,14 +17,14 @@ size_t a16TileWords(int p, int n, int k);
 
 /**
  * Load-time repack: canonical planes u32 [p][N][W] + scales f32 [N][G] + zeros u8 [N][G] ->
- * field-packed tiles, scales f32 [G][nPad] and zero constants half2 [G][nPad] (a16-gemm.cu header).
+ * field-packed tiles, scales f32 [G][nPad] and zero points u8 [G][nPad] (a16-gemm.cu header).
  */
 void a16Repack(const uint32_t* canon, const float* scales, const uint8_t* zeros, int p, int n, int k, int groupSize,
-               uint32_t* tile, float* tScales, uint32_t* tZeros, cudaStream_t stream);
+               uint32_t* tile, float* tScales, uint8_t* tZeros, cudaStream_t stream);
 
 struct A16Problem {
   int m, n, k, p, groupSize;
-  const uint32_t* tile; const float* tScales; const uint32_t* tZeros;
+  const uint32_t* tile; const float* tScales; const uint8_t* tZeros;
   const __half* x;          // [M][K]
   __half* xPadded;          // scratch [M][a16PaddedK] used when K is not a whole number of loads
   float* partial;           // scratch [splits][M][nPad] f32 when splits > 1

@@ -29,7 +29,7 @@
 // gives c - z exactly (every value is an integer below 2048, so fp16 holds it): one shift per byte, one
 // lop3 and one hfma2 per pair of K.
 //
-// Streaming: a CTA is kGemvWarps warps on one slab; warp w takes lane-load blocks w, w + W, w + 2W, ...
+// Streaming: a CTA is W warps on one slab; warp w takes lane-load blocks w, w + W, w + 2W, ...
 // (the CTA walks both n-tiles' rows front to back in W x 512 B strides) through its own ring of S
 // cp.async stages, S - 1 blocks (2 x 512 B each) in flight while it computes one. A lane copies and later
 // reads back only its own 2 x 16 B, so the ring needs no barrier. Activations, scales and zeros of the
@@ -40,18 +40,16 @@
 #pragma once
 #include <cuda_fp16.h>
 
+#include "a16-gemm.cuh"
 #include "btc-layout.cuh"
 #include "ptx.cuh"
 
 namespace abq {
 
 constexpr int kGemvMaxTokens = 8;  // the MMA's n
-constexpr int kGemvWarps = 8;
-constexpr int kGemvThreads = kGemvWarps * 32;
-constexpr int kGemvStages = 4;
 
 struct A16GemvArgs {
-  const uint4* tile; const float* scales; const uint32_t* zeros;
+  const uint4* tile; const float* scales; const uint8_t* zeros;
   const __half* x; int xStride;
   const float* bias; __half* y;
   int m, n, nPad, nTiles, kBlocks, groups, groupSize, groupShift;  // groupShift: log2(groupSize) or -1
@@ -82,8 +80,9 @@ __device__ __forceinline__ __half2 bitsH2(uint32_t u) { return *reinterpret_cast
 }  // namespace gemv
 
 template <int F,   // code field bits (2, 4, 8)
-          int S>   // cp.async stages per warp
-__global__ void __launch_bounds__(kGemvThreads) a16GemvKernel(const A16GemvArgs a) {
+          int S,   // cp.async stages per warp
+          int W>   // warps per CTA (= K splits of a slab)
+__global__ void __launch_bounds__(W * 32) a16GemvKernel(const A16GemvArgs a) {
   static_assert(F == 2 || F == 4 || F == 8, "field width");
   using gemv::SubBlockIn;
   constexpr int kb = 512 / F;                 // K per lane load (a block)
@@ -93,28 +92,28 @@ __global__ void __launch_bounds__(kGemvThreads) a16GemvKernel(const A16GemvArgs 
   constexpr int slotsPerByte = 8 / F;
   constexpr uint32_t kMagic1024 = 0x64006400u;
 
-  __shared__ uint4 ring[kGemvWarps][S][2][kLanes];
-  __shared__ float partial[kGemvWarps][16][kGemvMaxTokens];
+  __shared__ uint4 ring[W][S][2][kLanes];
+  __shared__ float partial[W][16][kGemvMaxTokens];
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, t = lane % 4;
   const int nt0 = 2 * blockIdx.x, nt1 = min(nt0 + 1, a.nTiles - 1);  // a last odd n-tile reads itself twice
   const uint4* src0 = a.tile + static_cast<size_t>(nt0) * a.kBlocks * kLanes + lane;
   const uint4* src1 = a.tile + static_cast<size_t>(nt1) * a.kBlocks * kLanes + lane;
-  const int count = warp < a.kBlocks ? (a.kBlocks - 1 - warp) / kGemvWarps + 1 : 0;  // this warp's blocks
+  const int count = warp < a.kBlocks ? (a.kBlocks - 1 - warp) / W + 1 : 0;  // this warp's blocks
   const int row0 = nt0 * kTileN + g, row1 = nt1 * kTileN + g;
   const __half* xRow = g < a.m ? a.x + static_cast<size_t>(g) * a.xStride + 16 * t : nullptr;
 
   auto issue = [&](int i) {  // block warp + i W -> stage i % S (an empty group past the end keeps the count)
     if (i < count) {
-      const size_t off = static_cast<size_t>(warp + i * kGemvWarps) * kLanes;
+      const size_t off = static_cast<size_t>(warp + i * W) * kLanes;
       cpAsync16(smemAddr(&ring[warp][i % S][0][lane]), src0 + off, 16);
       cpAsync16(smemAddr(&ring[warp][i % S][1][lane]), src1 + off, 16);
     }
     cpAsyncCommit();
   };
   auto load = [&](int i, int sb, SubBlockIn& in) {
-    const int kSub = (warp + i * kGemvWarps) * kb + sb * 64;
+    const int kSub = (warp + i * W) * kb + sb * 64;
     if (xRow) {
       const uint4 lo = __ldg(reinterpret_cast<const uint4*>(xRow + kSub));
       const uint4 hi = __ldg(reinterpret_cast<const uint4*>(xRow + kSub + 8));
@@ -127,7 +126,7 @@ __global__ void __launch_bounds__(kGemvThreads) a16GemvKernel(const A16GemvArgs 
     int gi = 0;
     if (a.groups > 1) gi = min(a.groupShift >= 0 ? kSub >> a.groupShift : kSub / a.groupSize, a.groups - 1);
     const size_t base = static_cast<size_t>(gi) * a.nPad;
-    in.z0 = __ldg(a.zeros + base + row0); in.z1 = __ldg(a.zeros + base + row1);
+    in.z0 = zeroHalf2(__ldg(a.zeros + base + row0)); in.z1 = zeroHalf2(__ldg(a.zeros + base + row1));
     in.s0 = __ldg(a.scales + base + row0); in.s1 = __ldg(a.scales + base + row1);
   };
 
@@ -193,7 +192,7 @@ __global__ void __launch_bounds__(kGemvThreads) a16GemvKernel(const A16GemvArgs 
     if (token < a.m && row < a.n && (r < kTileN || nt1 != nt0)) {
       float s = 0.f;
 #pragma unroll
-      for (int w = 0; w < kGemvWarps; w++) s += partial[w][r][token];
+      for (int w = 0; w < W; w++) s += partial[w][r][token];
       a.y[static_cast<size_t>(token) * a.n + row] = __float2half_rn(s + (a.bias ? a.bias[row] : 0.f));
     }
   }

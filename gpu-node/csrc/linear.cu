@@ -90,7 +90,7 @@ Linear::Linear(const LinearSpec& spec, const uint32_t* planes, const float* scal
       const int nPad = ceilDiv(n, kTileN) * kTileN;
       wTile_ = alloc<uint32_t>(a16TileWords(p, n, k));
       tScales_ = alloc<float>(static_cast<size_t>(groups_) * nPad);
-      tZeros_ = alloc<uint32_t>(static_cast<size_t>(groups_) * nPad);
+      tZeros_ = alloc<uint8_t>(static_cast<size_t>(groups_) * nPad);
       a16Repack(canon, dScales, dZeros, p, n, k, groupSize_, wTile_, tScales_, tZeros_, stream);
     } else {
       wSums_ = alloc<uint32_t>(static_cast<size_t>(n) * groups_);

@@ -112,7 +112,7 @@ class Linear {
   uint32_t* wCanon_ = nullptr;  // canonical planes, kept only for the generic path
   mutable uint32_t* wRows_ = nullptr;  // weight plane rows of the tiled kernel, built at the first large-M call
   float* wScales_ = nullptr; uint8_t* wZeros_ = nullptr; uint32_t* wSums_ = nullptr;  // BTC [N][G]
-  float* tScales_ = nullptr; uint32_t* tZeros_ = nullptr;                              // A16 [G][nPad]
+  float* tScales_ = nullptr; uint8_t* tZeros_ = nullptr;                               // A16 [G][nPad]
   float* bias_ = nullptr;
   // Workspace (device), grown to the largest M seen.
   int wsTokens_ = 0;
