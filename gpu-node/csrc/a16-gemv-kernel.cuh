@@ -98,25 +98,35 @@ __global__ void __launch_bounds__(W * 32) a16GemvKernel(const A16GemvArgs a) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, t = lane % 4;
   const int nt0 = 2 * blockIdx.x, nt1 = min(nt0 + 1, a.nTiles - 1);  // a last odd n-tile reads itself twice
-  const uint4* src0 = a.tile + static_cast<size_t>(nt0) * a.kBlocks * kLanes + lane;
-  const uint4* src1 = a.tile + static_cast<size_t>(nt1) * a.kBlocks * kLanes + lane;
   const int count = warp < a.kBlocks ? (a.kBlocks - 1 - warp) / W + 1 : 0;  // this warp's blocks
-  const int row0 = nt0 * kTileN + g, row1 = nt1 * kTileN + g;
-  const __half* xRow = g < a.m ? a.x + static_cast<size_t>(g) * a.xStride + 16 * t : nullptr;
+  // Everything per lane that does not move along K is computed once: the per-sub-block bookkeeping
+  // (addresses, group index) was half the instructions of the first version (SASS, NOTES.md).
+  const uint4* src0 = a.tile + (static_cast<size_t>(nt0) * a.kBlocks + warp) * kLanes + lane;
+  const uint4* src1 = a.tile + (static_cast<size_t>(nt1) * a.kBlocks + warp) * kLanes + lane;
+  const uint32_t ring0 = smemAddr(&ring[warp][0][0][lane]);
+  constexpr uint32_t kStageBytes = 2 * kLanes * sizeof(uint4), kTileBytes = kLanes * sizeof(uint4);
+  const __half* xLane = g < a.m ? a.x + static_cast<size_t>(g) * a.xStride + 16 * t : nullptr;
+  const float* scale0 = a.scales + nt0 * kTileN + g;
+  const float* scale1 = a.scales + nt1 * kTileN + g;
+  const uint8_t* zero0 = a.zeros + nt0 * kTileN + g;
+  const uint8_t* zero1 = a.zeros + nt1 * kTileN + g;
+  const int groupShift = a.groupShift, lastGroup = a.groups - 1;
 
-  auto issue = [&](int i) {  // block warp + i W -> stage i % S (an empty group past the end keeps the count)
-    if (i < count) {
-      const size_t off = static_cast<size_t>(warp + i * W) * kLanes;
-      cpAsync16(smemAddr(&ring[warp][i % S][0][lane]), src0 + off, 16);
-      cpAsync16(smemAddr(&ring[warp][i % S][1][lane]), src1 + off, 16);
+  int issued = 0;
+  auto issue = [&]() {  // the next block of this warp -> stage issued % S (an empty group past the end keeps the count)
+    if (issued < count) {
+      const size_t off = static_cast<size_t>(issued) * W * kLanes;
+      const uint32_t dst = ring0 + (issued % S) * kStageBytes;
+      cpAsync16(dst, src0 + off, 16);
+      cpAsync16(dst + kTileBytes, src1 + off, 16);
     }
+    issued++;
     cpAsyncCommit();
   };
-  auto load = [&](int i, int sb, SubBlockIn& in) {
-    const int kSub = (warp + i * W) * kb + sb * 64;
-    if (xRow) {
-      const uint4 lo = __ldg(reinterpret_cast<const uint4*>(xRow + kSub));
-      const uint4 hi = __ldg(reinterpret_cast<const uint4*>(xRow + kSub + 8));
+  auto load = [&](int kSub, SubBlockIn& in) {
+    if (xLane) {
+      const uint4 lo = __ldg(reinterpret_cast<const uint4*>(xLane + kSub));
+      const uint4 hi = __ldg(reinterpret_cast<const uint4*>(xLane + kSub + 8));
       in.x[0] = lo.x; in.x[1] = lo.y; in.x[2] = lo.z; in.x[3] = lo.w;
       in.x[4] = hi.x; in.x[5] = hi.y; in.x[6] = hi.z; in.x[7] = hi.w;
     } else {
@@ -124,59 +134,75 @@ __global__ void __launch_bounds__(W * 32) a16GemvKernel(const A16GemvArgs a) {
       for (int e = 0; e < 8; e++) in.x[e] = 0u;
     }
     int gi = 0;
-    if (a.groups > 1) gi = min(a.groupShift >= 0 ? kSub >> a.groupShift : kSub / a.groupSize, a.groups - 1);
-    const size_t base = static_cast<size_t>(gi) * a.nPad;
-    in.z0 = zeroHalf2(__ldg(a.zeros + base + row0)); in.z1 = zeroHalf2(__ldg(a.zeros + base + row1));
-    in.s0 = __ldg(a.scales + base + row0); in.s1 = __ldg(a.scales + base + row1);
+    if (lastGroup > 0) gi = min(groupShift >= 0 ? kSub >> groupShift : kSub / a.groupSize, lastGroup);
+    const int off = gi * a.nPad;
+    in.z0 = zeroHalf2(__ldg(zero0 + off)); in.z1 = zeroHalf2(__ldg(zero1 + off));
+    in.s0 = __ldg(scale0 + off); in.s1 = __ldg(scale1 + off);
+  };
+  auto kOf = [&](int i) { return (warp + i * W) * kb; };  // first K of the warp's i-th block
+
+  // One 64-wide sub-block: 4 MMA steps over words [sb * wordsPerSub, ...) of both n-tiles' loads.
+  float acc[4] = {0.f, 0.f, 0.f, 0.f};
+  auto compute = [&](const uint32_t (&w0)[4], const uint32_t (&w1)[4], int sb, const SubBlockIn& in) {
+    // -(1024 / 2^(F j) + z) = (1024 - 1024 / 2^(F j)) - (1024 + z), exact in fp16.
+    __half2 c0[slotsPerByte], c1[slotsPerByte], mul[slotsPerByte];
+#pragma unroll
+    for (int j = 0; j < slotsPerByte; j++) {
+      const __half2 k = gemv::bitsH2(gemv::pairOf(gemv::halfBitsOfInt(1024 - (1024 >> (F * j)))));
+      c0[j] = __hsub2(k, gemv::bitsH2(in.z0));
+      c1[j] = __hsub2(k, gemv::bitsH2(in.z1));
+      mul[j] = gemv::bitsH2(gemv::pairOf(gemv::halfBitsOfInversePow2(F * j)));
+    }
+    auto dequant = [&](uint32_t word, int x, const __half2 (&c)[slotsPerByte]) {
+      const int j = x % slotsPerByte, shift = 8 * (x / slotsPerByte);
+      const uint32_t mask = ((1u << F) - 1u) << (F * j);
+      const uint32_t h = lop3AndOr(word >> shift, mask | (mask << 16), kMagic1024);
+      return gemv::h2bits(__hfma2(gemv::bitsH2(h), mul[j], c[j]));
+    };
+    float d[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+    for (int ws = 0; ws < wordsPerSub; ws++) {
+      const int wi = sb * wordsPerSub + ws;
+#pragma unroll
+      for (int x = 0; x < pairsPerWord; x += 2) {
+        const int s4 = ((wi * pairsPerWord + x) / 2) % 4;  // MMA step inside the sub-block
+        mmaF16(d, dequant(w0[wi], x, c0), dequant(w1[wi], x, c1), dequant(w0[wi], x + 1, c0),
+               dequant(w1[wi], x + 1, c1), in.x[2 * s4], in.x[2 * s4 + 1]);
+      }
+    }
+    acc[0] = fmaf(in.s0, d[0], acc[0]);
+    acc[1] = fmaf(in.s0, d[1], acc[1]);
+    acc[2] = fmaf(in.s1, d[2], acc[2]);
+    acc[3] = fmaf(in.s1, d[3], acc[3]);
   };
 
 #pragma unroll
-  for (int i = 0; i < S - 1; i++) issue(i);
-  SubBlockIn cur{}, next{};
-  if (count > 0) load(0, 0, cur);
-  float acc[4] = {0.f, 0.f, 0.f, 0.f};
+  for (int i = 0; i < S - 1; i++) issue();
+  // Sub-block inputs are double-buffered with a static index: an even number of sub-blocks per block
+  // (F = 2, 4) makes the parity of a sub-block its own index's; F = 8 (one per block) loads in place.
+  SubBlockIn in[2] = {};
+  if (subPerBlock > 1 && count > 0) load(kOf(0), in[0]);
 
 #pragma unroll 1
   for (int i = 0; i < count; i++) {
-    issue(i + S - 1);
+    issue();
     cpAsyncWait<S - 1>();  // this lane's copies of block i have landed
-    const uint4 q0 = ring[warp][i % S][0][lane], q1 = ring[warp][i % S][1][lane];
-    const uint32_t w0[4] = {q0.x, q0.y, q0.z, q0.w}, w1[4] = {q1.x, q1.y, q1.z, q1.w};
+    const uint32_t stage = ring0 + (i % S) * kStageBytes;
+    uint32_t w0[4], w1[4];
+    asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];\n" : "=r"(w0[0]), "=r"(w0[1]), "=r"(w0[2]), "=r"(w0[3]) : "r"(stage));
+    asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(w1[0]), "=r"(w1[1]), "=r"(w1[2]), "=r"(w1[3]) : "r"(stage + kTileBytes));
+    const int k0 = kOf(i);
+    if constexpr (subPerBlock == 1) {
+      load(k0, in[0]);
+      compute(w0, w1, 0, in[0]);
+    } else {
 #pragma unroll
-    for (int sb = 0; sb < subPerBlock; sb++) {
-      if (sb + 1 < subPerBlock) load(i, sb + 1, next);
-      else if (i + 1 < count) load(i + 1, 0, next);
-      // -(1024 / 2^(F j) + z) = (1024 - 1024 / 2^(F j)) - (1024 + z), exact in fp16.
-      __half2 c0[slotsPerByte], c1[slotsPerByte], mul[slotsPerByte];
-#pragma unroll
-      for (int j = 0; j < slotsPerByte; j++) {
-        const __half2 k = gemv::bitsH2(gemv::pairOf(gemv::halfBitsOfInt(1024 - (1024 >> (F * j)))));
-        c0[j] = __hsub2(k, gemv::bitsH2(cur.z0));
-        c1[j] = __hsub2(k, gemv::bitsH2(cur.z1));
-        mul[j] = gemv::bitsH2(gemv::pairOf(gemv::halfBitsOfInversePow2(F * j)));
+      for (int sb = 0; sb < subPerBlock; sb++) {
+        if (sb + 1 < subPerBlock) load(k0 + (sb + 1) * 64, in[(sb + 1) & 1]);
+        else if (i + 1 < count) load(kOf(i + 1), in[0]);
+        compute(w0, w1, sb, in[sb & 1]);
       }
-      auto dequant = [&](uint32_t word, int x, const __half2 (&c)[slotsPerByte]) {
-        const int j = x % slotsPerByte, shift = 8 * (x / slotsPerByte);
-        const uint32_t mask = ((1u << F) - 1u) << (F * j);
-        const uint32_t h = lop3AndOr(word >> shift, mask | (mask << 16), kMagic1024);
-        return gemv::h2bits(__hfma2(gemv::bitsH2(h), mul[j], c[j]));
-      };
-      float d[4] = {0.f, 0.f, 0.f, 0.f};
-#pragma unroll
-      for (int ws = 0; ws < wordsPerSub; ws++) {
-        const int wi = sb * wordsPerSub + ws;
-#pragma unroll
-        for (int x = 0; x < pairsPerWord; x += 2) {
-          const int s4 = ((wi * pairsPerWord + x) / 2) % 4;  // MMA step inside the sub-block
-          mmaF16(d, dequant(w0[wi], x, c0), dequant(w1[wi], x, c1), dequant(w0[wi], x + 1, c0),
-                 dequant(w1[wi], x + 1, c1), cur.x[2 * s4], cur.x[2 * s4 + 1]);
-        }
-      }
-      acc[0] = fmaf(cur.s0, d[0], acc[0]);
-      acc[1] = fmaf(cur.s0, d[1], acc[1]);
-      acc[2] = fmaf(cur.s1, d[2], acc[2]);
-      acc[3] = fmaf(cur.s1, d[3], acc[3]);
-      cur = next;
     }
   }
   cpAsyncWait<0>();
