@@ -31,10 +31,12 @@
 //
 // Streaming: a CTA is W warps on one slab; warp w takes lane-load blocks w, w + W, w + 2W, ...
 // (the CTA walks both n-tiles' rows front to back in W x 512 B strides) through its own ring of S
-// cp.async stages, S - 1 blocks (2 x 512 B each) in flight while it computes one. A lane copies and later
-// reads back only its own 2 x 16 B, so the ring needs no barrier. Activations, scales and zeros of the
-// next 64-wide sub-block are loaded (through L1: every warp of the SM reads the same x) while the current
-// one computes. Products accumulate in fp32 in the MMA per sub-block, are scaled into fp32 row sums, and
+// cp.async stages, S - 1 blocks (2 x 512 B each) in flight while it computes one. The group scales
+// and zero points of a block's sub-blocks (16 rows: 64 B + 16 B each) travel in the same stage: they are
+// DRAM reads as cold as the weights (ncu: waiting for them, one sub-block ahead, was half of all stall
+// cycles). A lane reads its own weight copies back; the constants are shared, so a __syncwarp sits
+// between the wait for a block and the copy into the stage read last. Activations of the next 64-wide sub-block are loaded (through L1: every warp of the SM reads
+// the same x) while the current one computes. Products accumulate in fp32 in the MMA per sub-block, are scaled into fp32 row sums, and
 // the warps' sums are added in warp order through shared memory: deterministic, one launch, no split-K
 // scratch.
 #pragma once
@@ -57,11 +59,9 @@ struct A16GemvArgs {
 
 namespace gemv {
 
-/** Inputs of one 64-wide sub-block for this lane: its 16 halves of x and its two rows' scale and zero. */
+/** Activations of one 64-wide sub-block for this lane: its 16 halves of x (zeros for tokens past M). */
 struct SubBlockIn {
   uint32_t x[8];
-  uint32_t z0, z1;  // half2 (1024 + z, 1024 + z) of rows g (n-tile 2S) and g + 8 (n-tile 2S + 1)
-  float s0, s1;
 };
 
 /** fp16 bits of an integer 0 <= v < 2048 (exact), and of 2^-e for 0 <= e <= 14: compile-time constants. */
@@ -84,6 +84,7 @@ template <int F,   // code field bits (2, 4, 8)
           int W>   // warps per CTA (= K splits of a slab)
 __global__ void __launch_bounds__(W * 32) a16GemvKernel(const A16GemvArgs a) {
   static_assert(F == 2 || F == 4 || F == 8, "field width");
+  static_assert(S >= 2, "a stage in use and one in flight");
   using gemv::SubBlockIn;
   constexpr int kb = 512 / F;                 // K per lane load (a block)
   constexpr int subPerBlock = kb / 64;        // 64-wide sub-blocks per block: 4, 2, 1
@@ -93,6 +94,8 @@ __global__ void __launch_bounds__(W * 32) a16GemvKernel(const A16GemvArgs a) {
   constexpr uint32_t kMagic1024 = 0x64006400u;
 
   __shared__ uint4 ring[W][S][2][kLanes];
+  __shared__ __align__(16) float ringScale[W][S][subPerBlock][2][kTileN];  // [n-tile 2S + e][row g]
+  __shared__ __align__(8) uint8_t ringZero[W][S][subPerBlock][2][kTileN];
   __shared__ float partial[W][16][kGemvMaxTokens];
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -106,19 +109,32 @@ __global__ void __launch_bounds__(W * 32) a16GemvKernel(const A16GemvArgs a) {
   const uint32_t ring0 = smemAddr(&ring[warp][0][0][lane]);
   constexpr uint32_t kStageBytes = 2 * kLanes * sizeof(uint4), kTileBytes = kLanes * sizeof(uint4);
   const __half* xLane = g < a.m ? a.x + static_cast<size_t>(g) * a.xStride + 16 * t : nullptr;
-  const float* scale0 = a.scales + nt0 * kTileN + g;
-  const float* scale1 = a.scales + nt1 * kTileN + g;
-  const uint8_t* zero0 = a.zeros + nt0 * kTileN + g;
-  const uint8_t* zero1 = a.zeros + nt1 * kTileN + g;
-  const int groupShift = a.groupShift, lastGroup = a.groups - 1;
+  // Group constants: lane 6 sb + r copies, for sub-block sb, r = 0..3 a 16-byte half of one n-tile's 8
+  // scales, r = 4, 5 one n-tile's 8 zero points.
+  const int constSub = lane / 6, constRole = lane % 6;
+  const bool copiesConst = constSub < subPerBlock;
+  const int constTile = constRole < 4 ? (constRole < 2 ? nt0 : nt1) : (constRole == 4 ? nt0 : nt1);
+  const int lastGroup = a.groups - 1;
 
   int issued = 0;
   auto issue = [&]() {  // the next block of this warp -> stage issued % S (an empty group past the end keeps the count)
     if (issued < count) {
       const size_t off = static_cast<size_t>(issued) * W * kLanes;
-      const uint32_t dst = ring0 + (issued % S) * kStageBytes;
+      const int stage = issued % S;
+      const uint32_t dst = ring0 + stage * kStageBytes;
       cpAsync16(dst, src0 + off, 16);
       cpAsync16(dst + kTileBytes, src1 + off, 16);
+      if (copiesConst) {
+        const int kSub = (warp + issued * W) * kb + constSub * 64;
+        int gi = 0;
+        if (lastGroup > 0) gi = min(a.groupShift >= 0 ? kSub >> a.groupShift : kSub / a.groupSize, lastGroup);
+        const size_t base = static_cast<size_t>(gi) * a.nPad + constTile * kTileN;
+        if (constRole < 4)
+          cpAsync16(smemAddr(&ringScale[warp][stage][constSub][constRole / 2][4 * (constRole % 2)]),
+                    a.scales + base + 4 * (constRole % 2), 16);
+        else
+          cpAsync8(smemAddr(&ringZero[warp][stage][constSub][constRole - 4][0]), a.zeros + base);
+      }
     }
     issued++;
     cpAsyncCommit();
@@ -133,24 +149,21 @@ __global__ void __launch_bounds__(W * 32) a16GemvKernel(const A16GemvArgs a) {
 #pragma unroll
       for (int e = 0; e < 8; e++) in.x[e] = 0u;
     }
-    int gi = 0;
-    if (lastGroup > 0) gi = min(groupShift >= 0 ? kSub >> groupShift : kSub / a.groupSize, lastGroup);
-    const int off = gi * a.nPad;
-    in.z0 = zeroHalf2(__ldg(zero0 + off)); in.z1 = zeroHalf2(__ldg(zero1 + off));
-    in.s0 = __ldg(scale0 + off); in.s1 = __ldg(scale1 + off);
   };
   auto kOf = [&](int i) { return (warp + i * W) * kb; };  // first K of the warp's i-th block
 
   // One 64-wide sub-block: 4 MMA steps over words [sb * wordsPerSub, ...) of both n-tiles' loads.
   float acc[4] = {0.f, 0.f, 0.f, 0.f};
-  auto compute = [&](const uint32_t (&w0)[4], const uint32_t (&w1)[4], int sb, const SubBlockIn& in) {
+  auto compute = [&](const uint32_t (&w0)[4], const uint32_t (&w1)[4], int stage, int sb, const SubBlockIn& in) {
+    const float s0 = ringScale[warp][stage][sb][0][g], s1 = ringScale[warp][stage][sb][1][g];
+    const uint32_t z0 = zeroHalf2(ringZero[warp][stage][sb][0][g]), z1 = zeroHalf2(ringZero[warp][stage][sb][1][g]);
     // -(1024 / 2^(F j) + z) = (1024 - 1024 / 2^(F j)) - (1024 + z), exact in fp16.
     __half2 c0[slotsPerByte], c1[slotsPerByte], mul[slotsPerByte];
 #pragma unroll
     for (int j = 0; j < slotsPerByte; j++) {
       const __half2 k = gemv::bitsH2(gemv::pairOf(gemv::halfBitsOfInt(1024 - (1024 >> (F * j)))));
-      c0[j] = __hsub2(k, gemv::bitsH2(in.z0));
-      c1[j] = __hsub2(k, gemv::bitsH2(in.z1));
+      c0[j] = __hsub2(k, gemv::bitsH2(z0));
+      c1[j] = __hsub2(k, gemv::bitsH2(z1));
       mul[j] = gemv::bitsH2(gemv::pairOf(gemv::halfBitsOfInversePow2(F * j)));
     }
     auto dequant = [&](uint32_t word, int x, const __half2 (&c)[slotsPerByte]) {
@@ -170,10 +183,10 @@ __global__ void __launch_bounds__(W * 32) a16GemvKernel(const A16GemvArgs a) {
                dequant(w1[wi], x + 1, c1), in.x[2 * s4], in.x[2 * s4 + 1]);
       }
     }
-    acc[0] = fmaf(in.s0, d[0], acc[0]);
-    acc[1] = fmaf(in.s0, d[1], acc[1]);
-    acc[2] = fmaf(in.s1, d[2], acc[2]);
-    acc[3] = fmaf(in.s1, d[3], acc[3]);
+    acc[0] = fmaf(s0, d[0], acc[0]);
+    acc[1] = fmaf(s0, d[1], acc[1]);
+    acc[2] = fmaf(s1, d[2], acc[2]);
+    acc[3] = fmaf(s1, d[3], acc[3]);
   };
 
 #pragma unroll
@@ -185,9 +198,12 @@ __global__ void __launch_bounds__(W * 32) a16GemvKernel(const A16GemvArgs a) {
 
 #pragma unroll 1
   for (int i = 0; i < count; i++) {
+    cpAsyncWait<S - 2>();  // this lane's copies of block i have landed
+    __syncwarp();          // ... and every lane's (the group constants are shared), and every lane is done
+                           // with block i - 1, whose stage the next issue overwrites
     issue();
-    cpAsyncWait<S - 1>();  // this lane's copies of block i have landed
-    const uint32_t stage = ring0 + (i % S) * kStageBytes;
+    const int stageIdx = i % S;
+    const uint32_t stage = ring0 + stageIdx * kStageBytes;
     uint32_t w0[4], w1[4];
     asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];\n" : "=r"(w0[0]), "=r"(w0[1]), "=r"(w0[2]), "=r"(w0[3]) : "r"(stage));
     asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];\n"
@@ -195,13 +211,13 @@ __global__ void __launch_bounds__(W * 32) a16GemvKernel(const A16GemvArgs a) {
     const int k0 = kOf(i);
     if constexpr (subPerBlock == 1) {
       load(k0, in[0]);
-      compute(w0, w1, 0, in[0]);
+      compute(w0, w1, stageIdx, 0, in[0]);
     } else {
 #pragma unroll
       for (int sb = 0; sb < subPerBlock; sb++) {
         if (sb + 1 < subPerBlock) load(k0 + (sb + 1) * 64, in[(sb + 1) & 1]);
         else if (i + 1 < count) load(kOf(i + 1), in[0]);
-        compute(w0, w1, sb, in[sb & 1]);
+        compute(w0, w1, stageIdx, sb, in[sb & 1]);
       }
     }
   }

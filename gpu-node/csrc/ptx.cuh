@@ -83,6 +83,10 @@ __device__ __forceinline__ uint32_t smemAddr(const void* p) { return static_cast
 __device__ __forceinline__ void cpAsync16(uint32_t dst, const void* src, int srcBytes) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(srcBytes) : "memory");
 }
+/** 8-byte global -> shared copy (through L1: .cg takes 16-byte copies only). */
+__device__ __forceinline__ void cpAsync8(uint32_t dst, const void* src) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 8;\n" ::"r"(dst), "l"(src) : "memory");
+}
 __device__ __forceinline__ void cpAsyncCommit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
 /** Wait until at most N committed groups of this thread are still in flight. */
 template <int N>
