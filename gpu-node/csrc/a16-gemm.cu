@@ -26,7 +26,6 @@
 #include "cuda-check.cuh"
 #include "ptx.cuh"
 
-#include <algorithm>
 #include <climits>
 #include <cstdlib>
 
@@ -268,30 +267,9 @@ int gemvKnob(const char* name, int fallback) {
 int gemvStages() { static const int v = gemvKnob("ABQ_A16_GEMV_STAGES", 4) >= 8 ? 8 : 4; return v; }
 int gemvWarps() { static const int v = gemvKnob("ABQ_A16_GEMV_WARPS", 8) <= 4 ? 4 : 8; return v; }
 
-// Grid of the GEMV: every slab's work is the same, so as many CTAs as fit on the GPU at once would
-// leave a ragged last round; instead each CTA takes the same number of slabs (the fewest rounds that
-// fit), e.g. 688 slabs with 528 resident CTAs -> 344 CTAs of 2 slabs.
-int gemvGrid(int slabs, int ctasPerSm, int smCount) {
-  const int resident = std::max(1, ctasPerSm * smCount);
-  const int rounds = ceilDiv(slabs, resident);
-  return ceilDiv(slabs, rounds);
-}
-
 template <int F, int S, int W>
 void launchGemvWith(const A16GemvArgs& args, cudaStream_t stream) {
-  static const int ctasPerSm = [] {
-    int n = 0, device = 0;
-    CUDA_CHECK(cudaGetDevice(&device));
-    CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, a16GemvKernel<F, S, W>, W * 32, 0));
-    return n;
-  }();
-  static const int smCount = [] {
-    int device = 0, n = 0;
-    CUDA_CHECK(cudaGetDevice(&device));
-    CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device));
-    return n;
-  }();
-  const dim3 grid(gemvGrid(ceilDiv(args.nTiles, 2), ctasPerSm, smCount));
+  const dim3 grid(ceilDiv(args.nTiles, 2));
   a16GemvKernel<F, S, W><<<grid, W * 32, 0, stream>>>(args);
 }
 template <int F>

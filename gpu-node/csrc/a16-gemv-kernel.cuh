@@ -29,11 +29,9 @@
 // gives c - z exactly (every value is an integer below 2048, so fp16 holds it): one shift per byte, one
 // lop3 and one hfma2 per pair of K.
 //
-// Streaming: a CTA is W warps; it takes slabs blockIdx.x, + gridDim.x, ... (the grid is sized to the
-// CTAs that fit on the GPU at once, a16-gemm.cu, so small layers do not run as a wave and a ragged
-// second one). In a slab, warp w takes lane-load blocks w, w + W, w + 2W, ... (the CTA walks both
-// n-tiles' rows front to back in W x 512 B strides) through its own ring of S cp.async stages, S - 1
-// blocks (2 x 512 B each) in flight while it computes one, across slab boundaries. The group scales
+// Streaming: a CTA is W warps on one slab; warp w takes lane-load blocks w, w + W, w + 2W, ...
+// (the CTA walks both n-tiles' rows front to back in W x 512 B strides) through its own ring of S
+// cp.async stages, S - 1 blocks (2 x 512 B each) in flight while it computes one. The group scales
 // and zero points of a block's sub-blocks (16 rows: 64 B + 16 B each) travel in the same stage: they are
 // DRAM reads as cold as the weights (ncu: waiting for them, one sub-block ahead, was half of all stall
 // cycles). A lane reads its own weight copies back; the constants are shared, so a __syncwarp sits
@@ -102,13 +100,12 @@ __global__ void __launch_bounds__(W * 32) a16GemvKernel(const A16GemvArgs a) {
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, t = lane % 4;
-  const int nSlabs = (a.nTiles + 1) / 2;
-  const int slabsHere = blockIdx.x < nSlabs ? (nSlabs - 1 - blockIdx.x) / gridDim.x + 1 : 0;
-  const int count = warp < a.kBlocks ? (a.kBlocks - 1 - warp) / W + 1 : 0;  // this warp's blocks per slab
-  auto tilesOf = [&](int slabIdx, int& t0, int& t1) {  // the n-tiles of this CTA's slabIdx-th slab
-    t0 = 2 * (blockIdx.x + slabIdx * gridDim.x);
-    t1 = min(t0 + 1, a.nTiles - 1);  // a last odd n-tile reads itself twice
-  };
+  const int nt0 = 2 * blockIdx.x, nt1 = min(nt0 + 1, a.nTiles - 1);  // a last odd n-tile reads itself twice
+  const int count = warp < a.kBlocks ? (a.kBlocks - 1 - warp) / W + 1 : 0;  // this warp's blocks
+  // Everything per lane that does not move along K is computed once: the per-sub-block bookkeeping
+  // (addresses, group index) was half the instructions of the first version (SASS, NOTES.md).
+  const uint4* src0 = a.tile + (static_cast<size_t>(nt0) * a.kBlocks + warp) * kLanes + lane;
+  const uint4* src1 = a.tile + (static_cast<size_t>(nt1) * a.kBlocks + warp) * kLanes + lane;
   const uint32_t ring0 = smemAddr(&ring[warp][0][0][lane]);
   constexpr uint32_t kStageBytes = 2 * kLanes * sizeof(uint4), kTileBytes = kLanes * sizeof(uint4);
   const __half* xLane = g < a.m ? a.x + static_cast<size_t>(g) * a.xStride + 16 * t : nullptr;
@@ -116,26 +113,21 @@ __global__ void __launch_bounds__(W * 32) a16GemvKernel(const A16GemvArgs a) {
   // scales, r = 4, 5 one n-tile's 8 zero points.
   const int constSub = lane / 6, constRole = lane % 6;
   const bool copiesConst = constSub < subPerBlock;
+  const int constTile = constRole < 4 ? (constRole < 2 ? nt0 : nt1) : (constRole == 4 ? nt0 : nt1);
   const int lastGroup = a.groups - 1;
 
-  // The copy stream runs S - 1 blocks ahead of the computation, through the CTA's slabs one after the
-  // other, so a slab boundary does not drain the pipeline.
-  const int total = slabsHere * count;
-  int issued = 0, issueSlab = 0, issueI = 0;
+  int issued = 0;
   auto issue = [&]() {  // the next block of this warp -> stage issued % S (an empty group past the end keeps the count)
-    if (issued < total) {
-      int t0, t1;
-      tilesOf(issueSlab, t0, t1);
-      const int blk = warp + issueI * W;
+    if (issued < count) {
+      const size_t off = static_cast<size_t>(issued) * W * kLanes;
       const int stage = issued % S;
       const uint32_t dst = ring0 + stage * kStageBytes;
-      cpAsync16(dst, a.tile + (static_cast<size_t>(t0) * a.kBlocks + blk) * kLanes + lane, 16);
-      cpAsync16(dst + kTileBytes, a.tile + (static_cast<size_t>(t1) * a.kBlocks + blk) * kLanes + lane, 16);
+      cpAsync16(dst, src0 + off, 16);
+      cpAsync16(dst + kTileBytes, src1 + off, 16);
       if (copiesConst) {
-        const int kSub = blk * kb + constSub * 64;
+        const int kSub = (warp + issued * W) * kb + constSub * 64;
         int gi = 0;
         if (lastGroup > 0) gi = min(a.groupShift >= 0 ? kSub >> a.groupShift : kSub / a.groupSize, lastGroup);
-        const int constTile = (constRole < 4 ? constRole < 2 : constRole == 4) ? t0 : t1;
         const size_t base = static_cast<size_t>(gi) * a.nPad + constTile * kTileN;
         if (constRole < 4)
           cpAsync16(smemAddr(&ringScale[warp][stage][constSub][constRole / 2][4 * (constRole % 2)]),
@@ -143,7 +135,6 @@ __global__ void __launch_bounds__(W * 32) a16GemvKernel(const A16GemvArgs a) {
         else
           cpAsync8(smemAddr(&ringZero[warp][stage][constSub][constRole - 4][0]), a.zeros + base);
       }
-      if (++issueI == count) { issueI = 0; issueSlab++; }
     }
     issued++;
     cpAsyncCommit();
@@ -162,7 +153,7 @@ __global__ void __launch_bounds__(W * 32) a16GemvKernel(const A16GemvArgs a) {
   auto kOf = [&](int i) { return (warp + i * W) * kb; };  // first K of the warp's i-th block
 
   // One 64-wide sub-block: 4 MMA steps over words [sb * wordsPerSub, ...) of both n-tiles' loads.
-  float acc[4];
+  float acc[4] = {0.f, 0.f, 0.f, 0.f};
   auto compute = [&](const uint32_t (&w0)[4], const uint32_t (&w1)[4], int stage, int sb, const SubBlockIn& in) {
     const float s0 = ringScale[warp][stage][sb][0][g], s1 = ringScale[warp][stage][sb][1][g];
     const uint32_t z0 = zeroHalf2(ringZero[warp][stage][sb][0][g]), z1 = zeroHalf2(ringZero[warp][stage][sb][1][g]);
@@ -205,59 +196,48 @@ __global__ void __launch_bounds__(W * 32) a16GemvKernel(const A16GemvArgs a) {
   SubBlockIn in[2] = {};
   if (subPerBlock > 1 && count > 0) load(kOf(0), in[0]);
 
-  int consumed = 0;
 #pragma unroll 1
-  for (int slabIdx = 0; slabIdx < slabsHere; slabIdx++) {
-    acc[0] = acc[1] = acc[2] = acc[3] = 0.f;
-#pragma unroll 1
-    for (int i = 0; i < count; i++, consumed++) {
-      cpAsyncWait<S - 2>();  // this lane's copies of the block have landed
-      __syncwarp();          // ... and every lane's (the group constants are shared), and every lane is done
-                             // with the previous block, whose stage the next issue overwrites
-      issue();
-      const int stageIdx = consumed % S;
-      const uint32_t stage = ring0 + stageIdx * kStageBytes;
-      uint32_t w0[4], w1[4];
-      asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];\n"
-                   : "=r"(w0[0]), "=r"(w0[1]), "=r"(w0[2]), "=r"(w0[3]) : "r"(stage));
-      asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];\n"
-                   : "=r"(w1[0]), "=r"(w1[1]), "=r"(w1[2]), "=r"(w1[3]) : "r"(stage + kTileBytes));
-      const int k0 = kOf(i);
-      if constexpr (subPerBlock == 1) {
-        load(k0, in[0]);
-        compute(w0, w1, stageIdx, 0, in[0]);
-      } else {
+  for (int i = 0; i < count; i++) {
+    cpAsyncWait<S - 2>();  // this lane's copies of block i have landed
+    __syncwarp();          // ... and every lane's (the group constants are shared), and every lane is done
+                           // with block i - 1, whose stage the next issue overwrites
+    issue();
+    const int stageIdx = i % S;
+    const uint32_t stage = ring0 + stageIdx * kStageBytes;
+    uint32_t w0[4], w1[4];
+    asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];\n" : "=r"(w0[0]), "=r"(w0[1]), "=r"(w0[2]), "=r"(w0[3]) : "r"(stage));
+    asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(w1[0]), "=r"(w1[1]), "=r"(w1[2]), "=r"(w1[3]) : "r"(stage + kTileBytes));
+    const int k0 = kOf(i);
+    if constexpr (subPerBlock == 1) {
+      load(k0, in[0]);
+      compute(w0, w1, stageIdx, 0, in[0]);
+    } else {
 #pragma unroll
-        for (int sb = 0; sb < subPerBlock; sb++) {
-          if (sb + 1 < subPerBlock) load(k0 + (sb + 1) * 64, in[(sb + 1) & 1]);
-          else if (i + 1 < count) load(kOf(i + 1), in[0]);
-          else if (slabIdx + 1 < slabsHere) load(kOf(0), in[0]);  // the next slab starts at K = 0
-          compute(w0, w1, stageIdx, sb, in[sb & 1]);
-        }
+      for (int sb = 0; sb < subPerBlock; sb++) {
+        if (sb + 1 < subPerBlock) load(k0 + (sb + 1) * 64, in[(sb + 1) & 1]);
+        else if (i + 1 < count) load(kOf(i + 1), in[0]);
+        compute(w0, w1, stageIdx, sb, in[sb & 1]);
       }
     }
-
-    // The warps' sums of this slab, added in warp order.
-    partial[warp][g][2 * t] = acc[0];
-    partial[warp][g][2 * t + 1] = acc[1];
-    partial[warp][g + 8][2 * t] = acc[2];
-    partial[warp][g + 8][2 * t + 1] = acc[3];
-    __syncthreads();
-    if (threadIdx.x < 16 * kGemvMaxTokens) {
-      int t0, t1;
-      tilesOf(slabIdx, t0, t1);
-      const int r = threadIdx.x / kGemvMaxTokens, token = threadIdx.x % kGemvMaxTokens;
-      const int row = r < kTileN ? t0 * kTileN + r : t1 * kTileN + (r - kTileN);
-      if (token < a.m && row < a.n && (r < kTileN || t1 != t0)) {
-        float sum = 0.f;
-#pragma unroll
-        for (int w = 0; w < W; w++) sum += partial[w][r][token];
-        a.y[static_cast<size_t>(token) * a.n + row] = __float2half_rn(sum + (a.bias ? a.bias[row] : 0.f));
-      }
-    }
-    __syncthreads();  // partial is rewritten by the next slab
   }
   cpAsyncWait<0>();
+
+  partial[warp][g][2 * t] = acc[0];
+  partial[warp][g][2 * t + 1] = acc[1];
+  partial[warp][g + 8][2 * t] = acc[2];
+  partial[warp][g + 8][2 * t + 1] = acc[3];
+  __syncthreads();
+  if (threadIdx.x < 16 * kGemvMaxTokens) {
+    const int r = threadIdx.x / kGemvMaxTokens, token = threadIdx.x % kGemvMaxTokens;
+    const int row = r < kTileN ? nt0 * kTileN + r : nt1 * kTileN + (r - kTileN);
+    if (token < a.m && row < a.n && (r < kTileN || nt1 != nt0)) {
+      float s = 0.f;
+#pragma unroll
+      for (int w = 0; w < W; w++) s += partial[w][r][token];
+      a.y[static_cast<size_t>(token) * a.n + row] = __float2half_rn(s + (a.bias ? a.bias[row] : 0.f));
+    }
+  }
 }
 
 }  // namespace abq
