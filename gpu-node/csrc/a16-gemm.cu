@@ -253,31 +253,23 @@ void launchA16(int mt, dim3 grid, cudaStream_t stream, const A16Args& args) {
 
 int gridFor(size_t total) { return static_cast<int>((total + kThreads - 1) / kThreads); }
 
-// ABQ_A16_GEMV=0: a16Kernel also for M <= 8 (A/B measurements).
+// ABQ_A16_GEMV=0: a16Kernel also for M <= 16 (A/B measurements).
 bool gemvEnabled() {
   static const bool on = [] { const char* v = std::getenv("ABQ_A16_GEMV"); return !(v && v[0] == '0'); }();
   return on;
 }
-// Tuning knobs for A/B runs: ABQ_A16_GEMV_WARPS (4 or 8), ABQ_A16_GEMV_STAGES (4, or 8 with 4 warps: 8 warps x
-// 8 stages would pass the 48 KB of static shared memory).
-int gemvKnob(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::atoi(v) : fallback;
-}
-int gemvStages() { static const int v = gemvKnob("ABQ_A16_GEMV_STAGES", 4) >= 8 ? 8 : 4; return v; }
-int gemvWarps() { static const int v = gemvKnob("ABQ_A16_GEMV_WARPS", 8) <= 4 ? 4 : 8; return v; }
+// One configuration: 8 warps x 4 stages measured best against 4 x 4 and 4 x 8 (NOTES.md "A16 GEMV").
+constexpr int kGemvWarpsPerCta = 8, kGemvRingStages = 4;
 
-template <int F, int S, int W>
+template <int F, int NT>
 void launchGemvWith(const A16GemvArgs& args, cudaStream_t stream) {
   const dim3 grid(ceilDiv(args.nTiles, 2));
-  a16GemvKernel<F, S, W><<<grid, W * 32, 0, stream>>>(args);
+  a16GemvKernel<F, kGemvRingStages, kGemvWarpsPerCta, NT><<<grid, kGemvWarpsPerCta * 32, 0, stream>>>(args);
 }
 template <int F>
 void launchGemvF(const A16GemvArgs& args, cudaStream_t stream) {
-  const int s = gemvStages(), w = gemvWarps();
-  if (w == 8) launchGemvWith<F, 4, 8>(args, stream);
-  else if (s == 4) launchGemvWith<F, 4, 4>(args, stream);
-  else launchGemvWith<F, 8, 4>(args, stream);
+  if (args.m <= 8) launchGemvWith<F, 1>(args, stream);
+  else launchGemvWith<F, 2>(args, stream);
 }
 
 void launchGemv(const A16Problem& pr, const __half* x, int xStride, cudaStream_t stream) {

@@ -32,7 +32,7 @@ struct A16Problem {
   __half* y;                // [M][N]
 };
 struct A16Plan {
-  bool gemv;          // a16GemvKernel (M <= 8, a16-gemv-kernel.cuh) instead of a16Kernel
+  bool gemv;          // a16GemvKernel (M <= 16, a16-gemv-kernel.cuh) instead of a16Kernel
   int mTiles, splits;
   std::string name;
 };

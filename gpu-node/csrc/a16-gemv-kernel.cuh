@@ -1,4 +1,4 @@
-// Weight-only decode GEMV (M <= 8 tokens) over the A16 tile layout of a16-gemm.cu: no second copy.
+// Weight-only decode GEMV (M <= 16 tokens) over the A16 tile layout of a16-gemm.cu: no second copy.
 //
 //   y[m, n] = sum_g s[n, g] * sum_{k in g} (c[n, k] - z[n, g]) * x[m, k]      (fp16 x, fp32 sums)
 //
@@ -14,7 +14,7 @@
 // Roles: a warp takes n-tiles 2S and 2S + 1 (slab S, 16 rows) and feeds the weights as the A operand of
 // mma.m16n8k16:
 //
-//             B: token columns 0..7 (lane (g, t) gives x[token g][its 4 K of the step]; g >= M: zeros)
+//             B: token columns 0..7 of tile u (lane (g, t) gives x[token 8u + g][its 4 K of the step])
 //            +--------------------------------+
 //   row 0    | n-tile 2S, row g  (a0, a2)      |   a0/a2 = lane's pair b0/b1 of n-tile 2S (row g)
 //   ...      |                                 |   a1/a3 = the same of n-tile 2S + 1 (row g + 8)
@@ -22,7 +22,8 @@
 //            +--------------------------------+
 //
 // so one MMA covers 16 rows x 16 K (twice a16Kernel's 8 x 16) and A and B meet with the same K
-// permutation, as a dot product allows.
+// permutation, as a dot product allows. With 9..16 tokens (NT = 2) each dequantized A fragment feeds a
+// second MMA for tokens 8..15: the weights are read and unpacked once for all of them.
 //
 // Dequantization: a 32-bit word holds, per half, 16/F fields; field slot j of a byte masked with the
 // 1024.0 exponent (lop3) is half2 (1024 + 2^(F j) c), and one hfma2 with 2^-(F j) and -(1024 / 2^(F j) + z)
@@ -48,7 +49,7 @@
 
 namespace abq {
 
-constexpr int kGemvMaxTokens = 8;  // the MMA's n
+constexpr int kGemvMaxTokens = 16;  // two token tiles of the MMA's n = 8
 
 struct A16GemvArgs {
   const uint4* tile; const float* scales; const uint8_t* zeros;
@@ -59,9 +60,11 @@ struct A16GemvArgs {
 
 namespace gemv {
 
-/** Activations of one 64-wide sub-block for this lane: its 16 halves of x (zeros for tokens past M). */
+/** Activations of one 64-wide sub-block for this lane: its 16 halves of x for token g + 8u of each of
+ *  the NT token tiles u (zeros for tokens past M). */
+template <int NT>
 struct SubBlockIn {
-  uint32_t x[8];
+  uint32_t x[NT][8];
 };
 
 /** fp16 bits of an integer 0 <= v < 2048 (exact), and of 2^-e for 0 <= e <= 14: compile-time constants. */
@@ -81,11 +84,12 @@ __device__ __forceinline__ __half2 bitsH2(uint32_t u) { return *reinterpret_cast
 
 template <int F,   // code field bits (2, 4, 8)
           int S,   // cp.async stages per warp
-          int W>   // warps per CTA (= K splits of a slab)
+          int W,   // warps per CTA (= K splits of a slab)
+          int NT>  // token tiles of 8 (M <= 8 NT): each dequantized A fragment feeds NT MMAs
 __global__ void __launch_bounds__(W * 32) a16GemvKernel(const A16GemvArgs a) {
   static_assert(F == 2 || F == 4 || F == 8, "field width");
   static_assert(S >= 2, "a stage in use and one in flight");
-  using gemv::SubBlockIn;
+  using SubBlockIn = gemv::SubBlockIn<NT>;
   constexpr int kb = 512 / F;                 // K per lane load (a block)
   constexpr int subPerBlock = kb / 64;        // 64-wide sub-blocks per block: 4, 2, 1
   constexpr int wordsPerSub = 4 / subPerBlock;
@@ -96,7 +100,9 @@ __global__ void __launch_bounds__(W * 32) a16GemvKernel(const A16GemvArgs a) {
   __shared__ uint4 ring[W][S][2][kLanes];
   __shared__ __align__(16) float ringScale[W][S][subPerBlock][2][kTileN];  // [n-tile 2S + e][row g]
   __shared__ __align__(8) uint8_t ringZero[W][S][subPerBlock][2][kTileN];
-  __shared__ float partial[W][16][kGemvMaxTokens];
+  // The warps' final sums [W][16 rows][8 NT tokens] reuse the ring once every copy has landed.
+  static_assert(sizeof(ring) >= sizeof(float) * W * 16 * 8 * NT, "partial sums fit in the ring");
+  float (*partial)[16][8 * NT] = reinterpret_cast<float (*)[16][8 * NT]>(&ring[0][0][0][0]);
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, t = lane % 4;
@@ -108,7 +114,9 @@ __global__ void __launch_bounds__(W * 32) a16GemvKernel(const A16GemvArgs a) {
   const uint4* src1 = a.tile + (static_cast<size_t>(nt1) * a.kBlocks + warp) * kLanes + lane;
   const uint32_t ring0 = smemAddr(&ring[warp][0][0][lane]);
   constexpr uint32_t kStageBytes = 2 * kLanes * sizeof(uint4), kTileBytes = kLanes * sizeof(uint4);
-  const __half* xLane = g < a.m ? a.x + static_cast<size_t>(g) * a.xStride + 16 * t : nullptr;
+  const __half* xLane[NT];
+#pragma unroll
+  for (int u = 0; u < NT; u++) xLane[u] = g + 8 * u < a.m ? a.x + static_cast<size_t>(g + 8 * u) * a.xStride + 16 * t : nullptr;
   // Group constants: lane 6 sb + r copies, for sub-block sb, r = 0..3 a 16-byte half of one n-tile's 8
   // scales, r = 4, 5 one n-tile's 8 zero points.
   const int constSub = lane / 6, constRole = lane % 6;
@@ -140,20 +148,23 @@ __global__ void __launch_bounds__(W * 32) a16GemvKernel(const A16GemvArgs a) {
     cpAsyncCommit();
   };
   auto load = [&](int kSub, SubBlockIn& in) {
-    if (xLane) {
-      const uint4 lo = __ldg(reinterpret_cast<const uint4*>(xLane + kSub));
-      const uint4 hi = __ldg(reinterpret_cast<const uint4*>(xLane + kSub + 8));
-      in.x[0] = lo.x; in.x[1] = lo.y; in.x[2] = lo.z; in.x[3] = lo.w;
-      in.x[4] = hi.x; in.x[5] = hi.y; in.x[6] = hi.z; in.x[7] = hi.w;
-    } else {
 #pragma unroll
-      for (int e = 0; e < 8; e++) in.x[e] = 0u;
+    for (int u = 0; u < NT; u++) {
+      if (xLane[u]) {
+        const uint4 lo = __ldg(reinterpret_cast<const uint4*>(xLane[u] + kSub));
+        const uint4 hi = __ldg(reinterpret_cast<const uint4*>(xLane[u] + kSub + 8));
+        in.x[u][0] = lo.x; in.x[u][1] = lo.y; in.x[u][2] = lo.z; in.x[u][3] = lo.w;
+        in.x[u][4] = hi.x; in.x[u][5] = hi.y; in.x[u][6] = hi.z; in.x[u][7] = hi.w;
+      } else {
+#pragma unroll
+        for (int e = 0; e < 8; e++) in.x[u][e] = 0u;
+      }
     }
   };
   auto kOf = [&](int i) { return (warp + i * W) * kb; };  // first K of the warp's i-th block
 
   // One 64-wide sub-block: 4 MMA steps over words [sb * wordsPerSub, ...) of both n-tiles' loads.
-  float acc[4] = {0.f, 0.f, 0.f, 0.f};
+  float acc[NT][4] = {};
   auto compute = [&](const uint32_t (&w0)[4], const uint32_t (&w1)[4], int stage, int sb, const SubBlockIn& in) {
     const float s0 = ringScale[warp][stage][sb][0][g], s1 = ringScale[warp][stage][sb][1][g];
     const uint32_t z0 = zeroHalf2(ringZero[warp][stage][sb][0][g]), z1 = zeroHalf2(ringZero[warp][stage][sb][1][g]);
@@ -172,21 +183,26 @@ __global__ void __launch_bounds__(W * 32) a16GemvKernel(const A16GemvArgs a) {
       const uint32_t h = lop3AndOr(word >> shift, mask | (mask << 16), kMagic1024);
       return gemv::h2bits(__hfma2(gemv::bitsH2(h), mul[j], c[j]));
     };
-    float d[4] = {0.f, 0.f, 0.f, 0.f};
+    float d[NT][4] = {};
 #pragma unroll
     for (int ws = 0; ws < wordsPerSub; ws++) {
       const int wi = sb * wordsPerSub + ws;
 #pragma unroll
       for (int x = 0; x < pairsPerWord; x += 2) {
         const int s4 = ((wi * pairsPerWord + x) / 2) % 4;  // MMA step inside the sub-block
-        mmaF16(d, dequant(w0[wi], x, c0), dequant(w1[wi], x, c1), dequant(w0[wi], x + 1, c0),
-               dequant(w1[wi], x + 1, c1), in.x[2 * s4], in.x[2 * s4 + 1]);
+        const uint32_t a0 = dequant(w0[wi], x, c0), a1 = dequant(w1[wi], x, c1);
+        const uint32_t a2 = dequant(w0[wi], x + 1, c0), a3 = dequant(w1[wi], x + 1, c1);
+#pragma unroll
+        for (int u = 0; u < NT; u++) mmaF16(d[u], a0, a1, a2, a3, in.x[u][2 * s4], in.x[u][2 * s4 + 1]);
       }
     }
-    acc[0] = fmaf(s0, d[0], acc[0]);
-    acc[1] = fmaf(s0, d[1], acc[1]);
-    acc[2] = fmaf(s1, d[2], acc[2]);
-    acc[3] = fmaf(s1, d[3], acc[3]);
+#pragma unroll
+    for (int u = 0; u < NT; u++) {
+      acc[u][0] = fmaf(s0, d[u][0], acc[u][0]);
+      acc[u][1] = fmaf(s0, d[u][1], acc[u][1]);
+      acc[u][2] = fmaf(s1, d[u][2], acc[u][2]);
+      acc[u][3] = fmaf(s1, d[u][3], acc[u][3]);
+    }
   };
 
 #pragma unroll
@@ -222,14 +238,18 @@ __global__ void __launch_bounds__(W * 32) a16GemvKernel(const A16GemvArgs a) {
     }
   }
   cpAsyncWait<0>();
+  __syncthreads();  // every warp is done with the ring
 
-  partial[warp][g][2 * t] = acc[0];
-  partial[warp][g][2 * t + 1] = acc[1];
-  partial[warp][g + 8][2 * t] = acc[2];
-  partial[warp][g + 8][2 * t + 1] = acc[3];
+#pragma unroll
+  for (int u = 0; u < NT; u++) {
+    partial[warp][g][8 * u + 2 * t] = acc[u][0];
+    partial[warp][g][8 * u + 2 * t + 1] = acc[u][1];
+    partial[warp][g + 8][8 * u + 2 * t] = acc[u][2];
+    partial[warp][g + 8][8 * u + 2 * t + 1] = acc[u][3];
+  }
   __syncthreads();
-  if (threadIdx.x < 16 * kGemvMaxTokens) {
-    const int r = threadIdx.x / kGemvMaxTokens, token = threadIdx.x % kGemvMaxTokens;
+  for (int idx = threadIdx.x; idx < 16 * 8 * NT; idx += W * 32) {
+    const int r = idx / (8 * NT), token = idx % (8 * NT);
     const int row = r < kTileN ? nt0 * kTileN + r : nt1 * kTileN + (r - kTileN);
     if (token < a.m && row < a.n && (r < kTileN || nt1 != nt0)) {
       float s = 0.f;

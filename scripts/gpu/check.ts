@@ -169,8 +169,8 @@ async function checkA16(c: Case): Promise<void> {
     const again = await layer.forwardF16(f16, c.m);
     checks++;
     const ref = new PackedLinearRef(w, { bits: A16, groupSize: 0 }).forward(f32, c.m);
-    // a16-gemm.cu: the decode GEMV for M <= 8 unless switched off for an A/B run.
-    const wantGemv = c.m <= 8 && process.env.ABQ_A16_GEMV !== '0';
+    // a16-gemm.cu: the decode GEMV for M <= 16 unless switched off for an A/B run.
+    const wantGemv = c.m <= 16 && process.env.ABQ_A16_GEMV !== '0';
     if (wantGemv !== out.plan.startsWith('a16-gemv')) fail({ ...c, q: 16 }, `unexpected plan ${out.plan} for M=${c.m}`);
     // f16 inputs, f32 sums in another order: relative error ~ sqrt(K) * 2^-24 plus the fp16 output rounding.
     compareY({ ...c, q: 16 }, decodeF16(out.y), ref, c.m, c.n, 4e-3);
@@ -267,11 +267,11 @@ function actQuantCases(): Case[] {
 function a16Cases(): Case[] {
   const cases: Case[] = [];
   for (let p = 1; p <= 8; p++) {
-    for (const m of quick ? [1, 5] : [1, 3, 8, 17, 100]) {
+    for (const m of quick ? [1, 5, 12] : [1, 3, 8, 13, 16, 17, 100]) {
       const k = quick ? pick([64, 300]) : pick([40, 300, 1000, 4133, 8200]);
       const group = pick([k, 64, 128, 192].filter((g) => g <= k));
       // Wide layers too: the decode GEMV runs one CTA per 16 rows and splits K over its warps.
-      const n = m <= 8 && rng.int(0, 2) === 0 ? rng.int(200, 700) : rng.int(1, 90);
+      const n = m <= 16 && rng.int(0, 2) === 0 ? rng.int(200, 700) : rng.int(1, 90);
       cases.push({ p, q: A16, m, n, k, group, actGroup: k });
     }
   }
