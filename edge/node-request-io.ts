@@ -1,9 +1,8 @@
 /**
  * Node-only RequestIO (see edge/lib/request-io.ts for why): reads the body and headers from
  * node:http's IncomingMessage (on @hono/node-server, `c.req.header()` builds an undici Headers
- * object from all raw headers first) and derives the client-gone signal from the ServerResponse
- * closing early, all
- * from the `{ incoming, outgoing }` env that @hono/node-server passes to fetch. Without that env
+ * object from all raw headers first) and derives the client-gone signal and callback from the
+ * ServerResponse closing early, all from the `{ incoming, outgoing }` env that @hono/node-server passes to fetch. Without that env
  * (app.request in tests) it falls back to the web Request.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -19,23 +18,20 @@ function readIncoming(incoming: IncomingMessage, maxBytes: number): Promise<stri
   return new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const onData = (chunk: Buffer) => {
+    // Inline listeners, not named consts: tsx (keepNames) names each one with a defineProperty per request.
+    incoming.on('data', (chunk: Buffer) => {
+      if (size > maxBytes) return; // refused already: the rest is read and dropped
       size += chunk.length;
-      if (size > maxBytes) {
-        incoming.off('data', onData);
-        incoming.resume(); // discard the rest; the 413 is sent once the handler throws
-        reject(tooLarge(maxBytes));
-        return;
-      }
+      if (size > maxBytes) return reject(tooLarge(maxBytes)); // the 413 is sent once the handler throws
       chunks.push(chunk);
-    };
-    incoming.on('data', onData);
+    });
     incoming.once('end', () => resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, size).toString('utf8')));
     incoming.once('error', reject);
   });
 }
 
 const signals = new WeakMap<ServerResponse, AbortSignal>();
+const CLIENT_CLOSED = 'the client closed the connection';
 
 export const nodeRequestIO: RequestIO = {
   text(c: Context, maxBytes: number) {
@@ -50,11 +46,20 @@ export const nodeRequestIO: RequestIO = {
     if (!signal) {
       const controller = new AbortController();
       outgoing.once('close', () => {
-        if (!outgoing.writableFinished) controller.abort(new Error('the client closed the connection'));
+        if (!outgoing.writableFinished) controller.abort(new Error(CLIENT_CLOSED));
       });
       signals.set(outgoing, (signal = controller.signal));
     }
     return signal;
+  },
+  onClientGone(c: Context, listener: (reason: Error) => void) {
+    const outgoing = (c.env as NodeBindings | undefined)?.outgoing;
+    if (!outgoing) return webRequestIO.onClientGone(c, listener);
+    // Gone already: 'close' was emitted before anyone listened.
+    if (outgoing.destroyed && !outgoing.writableFinished) return listener(new Error(CLIENT_CLOSED));
+    outgoing.once('close', () => {
+      if (!outgoing.writableFinished) listener(new Error(CLIENT_CLOSED));
+    });
   },
   header(c: Context, name: string) {
     const incoming = (c.env as NodeBindings | undefined)?.incoming;

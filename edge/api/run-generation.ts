@@ -44,6 +44,25 @@ export function resolveMaxTokens(rt: EdgeRuntime, model: ServedModel, req: Commo
   return req.maxTokens;
 }
 
+function usageOf(promptTokens: number, end: StreamEnd): Usage {
+  return { prompt_tokens: promptTokens, completion_tokens: end.completionTokens, total_tokens: promptTokens + end.completionTokens };
+}
+
+/** Stop sequences of a model's EOS ids, made once per tokenizer rather than per request. */
+const eosStops = new WeakMap<ServedModel['tokenizer'], number[][]>();
+
+function stopsOf(model: ServedModel): number[][] {
+  let stops = eosStops.get(model.tokenizer);
+  if (!stops) eosStops.set(model.tokenizer, (stops = model.tokenizer.eosIds.map((id) => [id])));
+  return stops;
+}
+
+/** Request duration and count by endpoint, serving path and HTTP status. */
+function countRequest(rt: EdgeRuntime, endpoint: string, path: string, started: number, status: number): void {
+  rt.metrics.duration.observe({ endpoint, served_by: path }, (rt.now() - started) / 1000);
+  rt.metrics.requests.inc({ endpoint, served_by: path, status: String(status) });
+}
+
 export async function runGeneration(c: Context, rt: EdgeRuntime, endpoint: string, model: ServedModel, promptTokens: number[], req: CommonRequest, shape: ResponseShape): Promise<Response> {
   const started = rt.now();
   const maxTokens = resolveMaxTokens(rt, model, req, promptTokens.length);
@@ -52,9 +71,11 @@ export async function runGeneration(c: Context, rt: EdgeRuntime, endpoint: strin
     tokens: promptTokens,
     sampling: { temperature: req.temperature, topP: req.topP, topK: req.topK, seed: req.seed },
     maxTokens,
-    stop: model.tokenizer.eosIds.map((id) => [id]),
+    stop: stopsOf(model),
     wholeAnswer: !req.stream,
-    signal: rt.io.signal(c),
+    onClientGone(abort) {
+      rt.io.onClientGone(c, abort);
+    },
   });
   rt.metrics.ttft.observe({ served_by: d.path }, (rt.now() - started) / 1000);
   const headers: Record<string, string> = { 'x-abq-served-by': d.path, 'x-abq-backend': d.backendId, 'x-abq-retries': String(d.retries) };
@@ -62,12 +83,7 @@ export async function runGeneration(c: Context, rt: EdgeRuntime, endpoint: strin
   const id = responseId(shape.idPrefix);
   const created = Math.floor(Date.now() / 1000);
   const base = { id, object: shape.chunkObject, created, model: model.id, system_fingerprint: null };
-  const usageOf = (end: StreamEnd): Usage => ({ prompt_tokens: promptTokens.length, completion_tokens: end.completionTokens, total_tokens: promptTokens.length + end.completionTokens });
   const gen = textStream(d, model.tokenizer, req.stop, maxTokens);
-  const done = (status: number) => {
-    rt.metrics.duration.observe({ endpoint, served_by: d.path }, (rt.now() - started) / 1000);
-    rt.metrics.requests.inc({ endpoint, served_by: d.path, status: String(status) });
-  };
 
   if (!req.stream) {
     let text = '';
@@ -75,12 +91,13 @@ export async function runGeneration(c: Context, rt: EdgeRuntime, endpoint: strin
     try {
       while (!(r = await gen.next()).done) text += r.value.text;
     } catch (e) {
-      done(502);
+      countRequest(rt, endpoint, d.path, started, 502);
       throw new ApiError(`the backend ${d.backendId} failed while generating: ${(e as Error).message}; retry the request`, { type: 'server_error', code: 'backend_failed', status: 502, headers, cause: e });
     }
     rt.metrics.tokens.inc({ model: model.id, served_by: d.path }, r.value.completionTokens);
-    done(200);
-    return jsonResponse(c, { ...base, object: shape.object, choices: [shape.fullChoice(text, r.value.finishReason)], usage: usageOf(r.value) }, 200, headers);
+    countRequest(rt, endpoint, d.path, started, 200);
+    const answer = { id, object: shape.object, created, model: model.id, system_fingerprint: null, choices: [shape.fullChoice(text, r.value.finishReason)], usage: usageOf(promptTokens.length, r.value) };
+    return jsonResponse(c, answer, 200, headers);
   }
 
   let first = true;
@@ -99,10 +116,10 @@ export async function runGeneration(c: Context, rt: EdgeRuntime, endpoint: strin
         finished = true;
         rt.metrics.tokens.inc({ model: model.id, served_by: d.path }, r.value.completionTokens);
         ctrl.enqueue(sse({ ...base, choices: [shape.endChoice(r.value.finishReason)], ...usageField }));
-        if (req.includeUsage) ctrl.enqueue(sse({ ...base, choices: [], usage: usageOf(r.value) }));
+        if (req.includeUsage) ctrl.enqueue(sse({ ...base, choices: [], usage: usageOf(promptTokens.length, r.value) }));
         ctrl.enqueue(sse('[DONE]'));
         ctrl.close();
-        done(200);
+        countRequest(rt, endpoint, d.path, started, 200);
       } catch (e) {
         finished = true;
         const err = toApiError(e);
@@ -118,7 +135,7 @@ export async function runGeneration(c: Context, rt: EdgeRuntime, endpoint: strin
       d.release(true);
       d.abort();
       void gen.return(undefined as never).catch(() => undefined);
-      done(499);
+      countRequest(rt, endpoint, d.path, started, 499);
     },
   });
   return eventStreamResponse(body, { 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no', ...headers });

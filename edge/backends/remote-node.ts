@@ -77,10 +77,10 @@ export class RemoteNodeBackend implements InferenceBackend {
       temperature: req.sampling.temperature,
       top_p: req.sampling.topP,
       top_k: req.sampling.topK,
-      ...(req.sampling.seed !== undefined ? { seed: req.sampling.seed } : {}),
-      ...(req.stop ? { stop: req.stop } : {}),
-      ...(req.logprobs ? { logprobs: true } : {}),
     };
+    if (req.sampling.seed !== undefined) body.seed = req.sampling.seed;
+    if (req.stop) body.stop = req.stop;
+    if (req.logprobs) body.logprobs = true;
     const whole = req.wholeAnswer === true && req.maxTokens <= WHOLE_ANSWER_MAX_TOKENS;
     if (whole) body.stream = false;
     const text = JSON.stringify(body);

@@ -73,13 +73,17 @@ export class Gauge implements Metric {
 }
 
 export class Histogram implements Metric {
+  /** Per series, observations counted in the first bucket that holds them (cumulated when rendered). */
   private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
   constructor(readonly name: string, readonly help: string, readonly buckets: number[]) {}
   observe(labels: Labels, value: number): void {
     const k = labelKey(labels);
     let s = this.series.get(k);
     if (!s) this.series.set(k, (s = { counts: new Array(this.buckets.length).fill(0), sum: 0, count: 0 }));
-    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]) s.counts[i]++;
+    // One increment per observation (the exposition format wants cumulative counts: see render).
+    let i = 0;
+    while (i < this.buckets.length && !(value <= this.buckets[i])) i++;
+    if (i < this.buckets.length) s.counts[i]++;
     s.sum += value;
     s.count++;
   }
@@ -87,7 +91,8 @@ export class Histogram implements Metric {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
     for (const [k, s] of this.series) {
       const pre = k ? `${k},` : '';
-      this.buckets.forEach((b, i) => lines.push(`${this.name}_bucket{${pre}le="${b}"} ${s.counts[i]}`));
+      let cumulative = 0;
+      this.buckets.forEach((b, i) => lines.push(`${this.name}_bucket{${pre}le="${b}"} ${(cumulative += s.counts[i])}`));
       lines.push(`${this.name}_bucket{${pre}le="+Inf"} ${s.count}`);
       lines.push(`${this.name}_sum${k ? `{${k}}` : ''} ${s.sum}`);
       lines.push(`${this.name}_count${k ? `{${k}}` : ''} ${s.count}`);

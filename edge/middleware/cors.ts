@@ -17,11 +17,10 @@ declare module 'hono' {
   interface ContextVariableMap {
     /** The CORS headers of the apiCors middleware handling this request (for jsonResponse). */
     apiCorsHeaders: Record<string, string>;
+    /** The response jsonResponse built with those headers (a WeakSet of them cost more per request). */
+    apiCorsResponse: Response;
   }
 }
-
-/** Responses that already carry the CORS headers (built by jsonResponse). */
-const withCors = new WeakSet<Response>();
 
 export function apiCors(opts: { allowHeaders: string[]; exposeHeaders: string[] }): MiddlewareHandler {
   const preflight = cors({ origin: '*', allowHeaders: opts.allowHeaders, exposeHeaders: opts.exposeHeaders });
@@ -31,7 +30,7 @@ export function apiCors(opts: { allowHeaders: string[]; exposeHeaders: string[] 
     if (c.req.method === 'OPTIONS') return preflight(c, next);
     c.set('apiCorsHeaders', record);
     await next();
-    if (withCors.has(c.res)) return;
+    if (c.get('apiCorsResponse') === c.res) return;
     const h = c.res.headers;
     for (const k in record) h.set(k, record[k]);
   };
@@ -43,7 +42,10 @@ export function apiCors(opts: { allowHeaders: string[]; exposeHeaders: string[] 
  */
 export function jsonResponse(c: Context, body: unknown, status: number, headers: Record<string, string>): Response {
   const corsHeaders = c.get('apiCorsHeaders') as Record<string, string> | undefined;
-  const res = new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers, ...corsHeaders } });
-  if (corsHeaders) withCors.add(res);
+  const record: Record<string, string> = { 'content-type': 'application/json' };
+  for (const k in headers) record[k] = headers[k];
+  for (const k in corsHeaders) record[k] = corsHeaders[k];
+  const res = new Response(JSON.stringify(body), { status, headers: record });
+  if (corsHeaders) c.set('apiCorsResponse', res);
   return res;
 }

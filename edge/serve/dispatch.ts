@@ -28,6 +28,14 @@ export interface Dispatched {
   abort(): void;
 }
 
+/**
+ * A generation to dispatch: the backend request without its signal (each attempt gets its own), and
+ * how to learn that the client went away, which aborts the attempt in flight (RequestIO.onClientGone).
+ */
+export interface DispatchRequest extends Omit<GenerateRequest, 'signal'> {
+  onClientGone?(abort: (reason: Error) => void): void;
+}
+
 export interface DispatchDeps {
   registry: NodeRegistry;
   localBackends: InferenceBackend[];
@@ -38,8 +46,9 @@ export interface DispatchDeps {
 
 type Attempt = { ok: true; first: GeneratedToken | undefined; it: AsyncIterator<GeneratedToken> } | { ok: false; error: unknown };
 
-async function firstToken(backend: InferenceBackend, req: GenerateRequest, controller: AbortController, timeoutMs: number): Promise<Attempt> {
-  const it = backend.generate({ ...req, signal: controller.signal })[Symbol.asyncIterator]();
+async function firstToken(backend: InferenceBackend, req: DispatchRequest, controller: AbortController, timeoutMs: number): Promise<Attempt> {
+  const { model, tokens, sampling, maxTokens, stop, logprobs, wholeAnswer } = req;
+  const it = backend.generate({ model, tokens, sampling, maxTokens, stop, logprobs, wholeAnswer, signal: controller.signal })[Symbol.asyncIterator]();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -58,20 +67,22 @@ async function firstToken(backend: InferenceBackend, req: GenerateRequest, contr
   }
 }
 
-function linkAbort(client: AbortSignal | undefined, controller: AbortController): void {
-  if (!client) return;
-  if (client.aborted) controller.abort();
-  else client.addEventListener('abort', () => controller.abort(), { once: true });
-}
-
 /** Status codes from a node that mean "this request is bad", not "this node is bad": no retry. */
 const CLIENT_FAULT = new Set([400, 404, 413, 422]);
 
-export async function dispatch(deps: DispatchDeps, req: GenerateRequest): Promise<Dispatched> {
+export async function dispatch(deps: DispatchDeps, req: DispatchRequest): Promise<Dispatched> {
   const tried = new Set<string>();
   let retries = 0;
   let lastError: unknown;
+  // One client-gone hook per request, aborting whichever attempt is in flight (none after the last).
+  let inFlight: AbortController | undefined;
+  let gone: Error | undefined;
+  req.onClientGone?.((reason) => {
+    gone = reason;
+    inFlight?.abort(reason);
+  });
   for (let attempt = 0; attempt <= deps.maxRetries; attempt++) {
+    if (gone) throw gone;
     const node = rankNodes(deps.registry.list(), req.model, tried).find((n) => n.breaker.acquire());
     if (!node) break;
     tried.add(node.id);
@@ -79,13 +90,12 @@ export async function dispatch(deps: DispatchDeps, req: GenerateRequest): Promis
       retries++;
       deps.metrics.retries.inc({ model: req.model });
     }
-    const controller = new AbortController();
-    linkAbort(req.signal, controller);
+    const controller = (inFlight = new AbortController());
     node.outstanding++;
     const r = await firstToken(node.backend, req, controller, deps.firstTokenTimeoutMs);
     if (r.ok) return dispatched(node, r.first, r.it, controller, retries, deps);
     node.outstanding--;
-    if (req.signal?.aborted) throw r.error;
+    if (gone) throw r.error;
     lastError = r.error;
     const status = r.error instanceof NodeError ? r.error.status : undefined;
     if (status !== undefined && CLIENT_FAULT.has(status)) {
@@ -101,8 +111,8 @@ export async function dispatch(deps: DispatchDeps, req: GenerateRequest): Promis
   }
   const local = deps.localBackends.find((b) => b.supports(req.model));
   if (local) {
-    const controller = new AbortController();
-    linkAbort(req.signal, controller);
+    if (gone) throw gone;
+    const controller = (inFlight = new AbortController());
     const r = await firstToken(local, req, controller, deps.firstTokenTimeoutMs);
     if (!r.ok) throw r.error;
     return {
@@ -111,8 +121,10 @@ export async function dispatch(deps: DispatchDeps, req: GenerateRequest): Promis
       first: r.first,
       rest: r.it,
       retries,
-      release: () => undefined,
-      abort: () => controller.abort(),
+      release() {},
+      abort() {
+        controller.abort();
+      },
     };
   }
   const why = lastError ? ` (last error: ${(lastError as Error).message})` : '';
@@ -141,6 +153,8 @@ function dispatched(node: NodeEntry, first: GeneratedToken | undefined, it: Asyn
         deps.metrics.nodeFailures.inc({ node: node.id, phase: 'mid_stream' });
       }
     },
-    abort: () => controller.abort(),
+    abort() {
+      controller.abort();
+    },
   };
 }

@@ -41,7 +41,7 @@ function heldBackLength(text: string, stops: readonly string[]): number {
  */
 export async function* textStream(d: Dispatched, tokenizer: EdgeTokenizer, stops: readonly string[], maxTokens: number): AsyncGenerator<TextDelta, StreamEnd> {
   const decoder = tokenizer.newDecoder();
-  const eos = new Set(tokenizer.eosIds);
+  const eos = tokenizer.eosIds; // one or two ids: a Set per request would cost more than includes()
   let pending = '';
   let pendingTokens = 0;
   let count = 0;
@@ -51,7 +51,7 @@ export async function* textStream(d: Dispatched, tokenizer: EdgeTokenizer, stops
   try {
     while (next !== undefined) {
       count++;
-      if (eos.has(next.token)) {
+      if (eos.includes(next.token)) {
         finishReason = 'stop';
         break;
       }

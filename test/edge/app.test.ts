@@ -82,6 +82,20 @@ describeWithShared('edge API (app.request, scripted WASM backend)', () => {
     }
   });
 
+  it('aborts the backend when the client goes away mid-stream', async () => {
+    const { app, backend } = make(Array.from({ length: 200 }, () => story[0]));
+    const client = new AbortController();
+    const req = post('/v1/completions', { model: 'stories260K', prompt: 'x', stream: true, max_tokens: 200 });
+    const res = await app.request(new Request(req, { signal: client.signal }));
+    const reader = res.body!.getReader();
+    await reader.read(); // streaming has begun
+    expect(backend.calls[0].signal?.aborted).toBe(false);
+    client.abort(new Error('client left'));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(backend.calls[0].signal?.aborted).toBe(true);
+    expect(String(backend.calls[0].signal?.reason)).toMatch(/client left/);
+  });
+
   it('streams multi-byte characters spelled as byte tokens without broken pieces', async () => {
     const ids = tokenizer.encode('Tom saw a 🐶 and said 你好!', { addBos: false });
     expect(ids.length).toBeGreaterThan(10); // byte fallback: the emoji and CJK become <0x..> tokens

@@ -35,6 +35,17 @@ describe('nodeRequestIO', () => {
     await aborted;
     return c.text('late');
   });
+  let gone: Promise<Error> | undefined;
+  const goneCalls: Error[] = [];
+  app.post('/slow-callback', async (c) => {
+    gone = new Promise((r) => nodeRequestIO.onClientGone(c, r));
+    await gone;
+    return c.text('late');
+  });
+  app.post('/quick-callback', (c) => {
+    nodeRequestIO.onClientGone(c, (e) => goneCalls.push(e));
+    return c.text('done');
+  });
   app.onError((e) => toApiError(e).getResponse());
 
   it('reads the body once (cached) from the socket, multi-byte text intact', async () => {
@@ -59,6 +70,20 @@ describe('nodeRequestIO', () => {
     ac.abort();
     await pending;
     expect(String(await aborted)).toMatch(/client closed/);
+  });
+
+  it('calls an onClientGone listener when the client goes away, and not after a finished answer', async () => {
+    const url = await listen(app);
+    const ac = new AbortController();
+    const pending = fetch(`${url}/slow-callback`, { method: 'POST', body: '{}', signal: ac.signal }).catch((e) => e);
+    await new Promise((r) => setTimeout(r, 50));
+    ac.abort();
+    await pending;
+    expect((await gone)!.message).toMatch(/client closed/);
+    const res = await fetch(`${url}/quick-callback`, { method: 'POST', body: '{}' });
+    expect(await res.text()).toBe('done');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(goneCalls).toEqual([]);
   });
 });
 

@@ -36,6 +36,16 @@ describe('signRequestNode', () => {
     expect(nonces.size).toBe(200);
   });
 
+  it('signs with whichever secret it is given (the imported key follows a changed secret)', async () => {
+    const other = TEST_SECRET.split('').reverse().join('') + 'z';
+    for (const secret of [TEST_SECRET, other, TEST_SECRET]) {
+      const header = signRequestNode({ secret, method: 'POST', path: '/v1/generate', body: '{}' });
+      expect(await verifyRequest({ secret, header, method: 'POST', path: '/v1/generate', body: '{}' })).toMatchObject({ ok: true });
+      const wrong = secret === other ? TEST_SECRET : other;
+      expect(await verifyRequest({ secret: wrong, header, method: 'POST', path: '/v1/generate', body: '{}' })).toEqual({ ok: false, reason: 'bad-signature' });
+    }
+  });
+
   it('refuses a short secret with the fix in the message', () => {
     expect(() => signRequestNode({ secret: 'short', method: 'GET', path: '/health' })).toThrow(/openssl rand -hex 32/);
   });
