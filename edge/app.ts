@@ -92,9 +92,11 @@ export function createEdgeApp(opts: EdgeAppOptions): EdgeApp {
   const app = new Hono<EdgeEnv>();
   const auth = apiKeyAuth(config.apiKeys, rt.io);
   const limit = rateLimit(rt.rateLimiter, () => metrics.rateLimited.inc());
-  const sizeLimit: MiddlewareHandler<EdgeEnv> = async function sizeLimitMiddleware(c, next) {
-    await checkBodySize(rt.io, c, config.maxBodyBytes);
-    return next();
+  // Not async, like auth and limit: Hono's compose awaits what a middleware returns and catches what
+  // it throws, so an async wrapper would only add a promise per request.
+  const sizeLimit: MiddlewareHandler<EdgeEnv> = function sizeLimitMiddleware(c, next) {
+    const reading = checkBodySize(rt.io, c, config.maxBodyBytes);
+    return reading ? reading.then(() => next()) : next();
   };
   const healthMode = opts.healthChecks ?? 'off';
   if (healthMode === 'per-request') app.use('*', healthOnRequest(rt));

@@ -55,15 +55,27 @@ export function parseJsonBody(text: string): Json {
   return body as Json;
 }
 
-function num(body: Json, name: string, fallback: number, min: number, max: number, opts: { integer?: boolean; minExclusive?: boolean } = {}): number {
+interface NumOptions {
+  integer?: boolean;
+  minExclusive?: boolean;
+}
+
+const NO_NUM_OPTIONS: NumOptions = {};
+const INTEGER: NumOptions = { integer: true };
+const MIN_EXCLUSIVE: NumOptions = { minExclusive: true };
+
+function rangeText(min: number, max: number, opts: NumOptions): string {
+  return `${opts.minExclusive ? '(' : '['}${min}, ${max}]`;
+}
+
+function num(body: Json, name: string, fallback: number, min: number, max: number, opts: NumOptions = NO_NUM_OPTIONS): number {
   const v = body[name];
   if (v === undefined || v === null) return fallback;
-  const what = opts.integer ? 'an integer' : 'a number';
-  const range = `${opts.minExclusive ? '(' : '['}${min}, ${max}]`;
+  // Messages are built only for a rejection: this runs for several fields of every request.
   if (typeof v !== 'number' || !Number.isFinite(v) || (opts.integer && !Number.isInteger(v))) {
-    throw invalidParam(name, `'${name}' must be ${what} in ${range}; got ${JSON.stringify(v)}`, 'invalid_type');
+    throw invalidParam(name, `'${name}' must be ${opts.integer ? 'an integer' : 'a number'} in ${rangeText(min, max, opts)}; got ${JSON.stringify(v)}`, 'invalid_type');
   }
-  if (v < min || v > max || (opts.minExclusive && v === min)) throw invalidParam(name, `'${name}' is ${v}; it must be in ${range}`, 'out_of_range');
+  if (v < min || v > max || (opts.minExclusive && v === min)) throw invalidParam(name, `'${name}' is ${v}; it must be in ${rangeText(min, max, opts)}`, 'out_of_range');
   return v;
 }
 
@@ -103,14 +115,14 @@ function parseCommon(body: Json, maxTokensCap: number, maxTokensField: 'max_toke
   if (so !== undefined && so !== null && (typeof so !== 'object' || Array.isArray(so))) throw invalidParam('stream_options', "'stream_options' must be an object", 'invalid_type');
   const includeUsage = !!(so as { include_usage?: unknown } | null)?.include_usage;
   const field = body[maxTokensField] !== undefined && body[maxTokensField] !== null ? maxTokensField : 'max_tokens';
-  const maxTokens = body[field] === undefined || body[field] === null ? undefined : num(body, field, 0, 1, maxTokensCap, { integer: true });
-  const seed = body.seed === undefined || body.seed === null ? undefined : num(body, 'seed', 0, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, { integer: true });
+  const maxTokens = body[field] === undefined || body[field] === null ? undefined : num(body, field, 0, 1, maxTokensCap, INTEGER);
+  const seed = body.seed === undefined || body.seed === null ? undefined : num(body, 'seed', 0, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, INTEGER);
   return {
     model,
     maxTokens,
     temperature: num(body, 'temperature', 1, 0, LIMITS.maxTemperature),
-    topP: num(body, 'top_p', 1, 0, 1, { minExclusive: true }),
-    topK: num(body, 'top_k', 0, 0, LIMITS.maxTopK, { integer: true }),
+    topP: num(body, 'top_p', 1, 0, 1, MIN_EXCLUSIVE),
+    topK: num(body, 'top_k', 0, 0, LIMITS.maxTopK, INTEGER),
     seed,
     stop: parseStop(body),
     stream: body.stream === true,

@@ -68,14 +68,15 @@ export const webRequestIO: RequestIO = {
 };
 
 /**
- * Middleware-time size check: a declared content-length over the limit is refused without reading;
- * a body without one (chunked) is read now, under the limit, so it is refused before auth as well.
+ * Middleware-time size check: a declared content-length over the limit is refused without reading
+ * (a synchronous throw, and undefined when it fits: no promise on the common path); a body without
+ * one (chunked) is read now, under the limit, so it is refused before auth as well (the promise).
  */
-export async function checkBodySize(io: RequestIO, c: Context, maxBytes: number): Promise<void> {
+export function checkBodySize(io: RequestIO, c: Context, maxBytes: number): Promise<string> | undefined {
   const declared = io.header(c, 'content-length');
   if (declared !== undefined && io.header(c, 'transfer-encoding') === undefined) {
     if (Number(declared) > maxBytes) throw tooLarge(maxBytes);
-    return;
+    return undefined;
   }
-  await io.text(c, maxBytes);
+  return io.text(c, maxBytes);
 }

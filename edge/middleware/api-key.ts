@@ -13,7 +13,8 @@ const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 export function apiKeyAuth(keys: readonly ClientKey[], io: Pick<RequestIO, 'header'> = webRequestIO): MiddlewareHandler<EdgeEnv> {
   const byKey = new Map(keys.map((k) => [k.key, k.name]));
-  return async function apiKeyAuthMiddleware(c, next) {
+  // Not async: it decides synchronously, and Hono's compose catches what it throws.
+  return function apiKeyAuthMiddleware(c, next) {
     if (byKey.size === 0) {
       c.set('clientKey', io.header(c, 'cf-connecting-ip') ?? io.header(c, 'x-forwarded-for')?.split(',')[0]?.trim() ?? 'anonymous');
       return next();

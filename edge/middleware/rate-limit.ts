@@ -43,7 +43,8 @@ export class RateLimiter {
 }
 
 export function rateLimit(limiter: RateLimiter, onLimited?: () => void): MiddlewareHandler<EdgeEnv> {
-  return async function rateLimitMiddleware(c, next) {
+  // Not async: it decides synchronously, and Hono's compose catches what it throws.
+  return function rateLimitMiddleware(c, next) {
     const wait = limiter.take(c.get('clientKey'));
     if (wait > 0) {
       onLimited?.();
