@@ -15,6 +15,13 @@ interface NodeBindings {
 }
 
 function readIncoming(incoming: IncomingMessage, maxBytes: number): Promise<string> {
+  if (incoming.complete && incoming.readableFlowing === null) {
+    try {
+      return Promise.resolve(readBuffered(incoming, maxBytes));
+    } catch (e) {
+      return Promise.reject(e as Error); // cached like any answer, so a second read sees the same 413
+    }
+  }
   return new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -28,6 +35,26 @@ function readIncoming(incoming: IncomingMessage, maxBytes: number): Promise<stri
     incoming.once('end', () => resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, size).toString('utf8')));
     incoming.once('error', reject);
   });
+}
+
+/**
+ * The usual case: a small body that came in with the headers. The parser has seen the whole message
+ * before any handler runs, so the body sits in the stream's buffer: read() takes it at once, instead
+ * of switching the stream to flowing mode and waiting for 'data' and 'end' on later ticks. Throws
+ * the 413 ApiError when it is over the limit.
+ */
+function readBuffered(incoming: IncomingMessage, maxBytes: number): string {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for (let chunk: Buffer | null; (chunk = incoming.read() as Buffer | null) !== null; ) {
+    size += chunk.length;
+    if (size > maxBytes) {
+      incoming.resume(); // drop whatever is left
+      throw tooLarge(maxBytes);
+    }
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
 }
 
 const signals = new WeakMap<ServerResponse, AbortSignal>();

@@ -54,6 +54,25 @@ describe('nodeRequestIO', () => {
     expect(await res.json()).toEqual({ text: 'héllo wörld', again: 'héllo wörld' });
   });
 
+  it('reads a body still arriving when the handler asks (the streamed path), and one over the limit as a 413', async () => {
+    const url = new URL(await listen(app));
+    const send = (parts: string[]) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = http.request({ host: url.hostname, port: url.port, path: '/echo', method: 'POST' }, (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        });
+        req.on('error', reject);
+        req.write(parts[0]);
+        setTimeout(() => req.end(parts[1]), 50); // the handler is waiting by then
+      });
+    expect(await send(['héllo ', 'wörld'])).toEqual({ status: 200, body: JSON.stringify({ text: 'héllo wörld', again: 'héllo wörld' }) });
+    const big = await send(['x'.repeat(40), 'y'.repeat(40)]);
+    expect(big.status).toBe(413);
+    expect(JSON.parse(big.body).error.code).toBe('request_too_large');
+  });
+
   it('refuses a chunked body over the limit with a 413', async () => {
     const url = await listen(app);
     const body = new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode('x'.repeat(100))), c.close()) });
