@@ -31,6 +31,7 @@ import { ROOT, startChild } from './edge-bench/processes.ts';
 import { poolRuns, runLoad, timeToFirstByte, type LoadResult, type LoadSpec } from './edge-bench/measure.ts';
 import { processCpuSeconds, selfCpuSeconds } from './edge-bench/cpu.ts';
 import { sectionMarkdown, type Measured, type PathResult } from './edge-bench/report.ts';
+import { cpuAccountMarkdown } from './edge-bench/cpu-account.ts';
 
 const { values } = parseArgs({
   options: {
@@ -134,6 +135,7 @@ async function main(): Promise<void> {
     `Machine: ${machineLine()}. Node server, edge (on Node, @hono/node-server) and the bare hop each in its own process on 127.0.0.1; load from autocannon in a fourth: ${CONNECTIONS} connections, open loop, one request every 1/rate s (scripts/edge-bench/pacer.ts; autocannon's own rate limit sends per-second bursts, which measured queueing, not latency), ${SECONDS} s per path in ${ROUNDS} alternating rounds after a ${WARMUP_SECONDS} s warm-up. Requests: "${PROMPT}", max_tokens 1, temperature 0, non-streamed. Latency: from writing the request to the end of the response, hrtime in the load generator (autocannon's per-response time, in fractional ms; its histogram would round to 1 ms), plus any wait of a slot for a free connection ("slots that waited", normally 0). CPU us/req: user + system CPU time of each process over the timed runs (/proc, 10 ms ticks) divided by the requests completed; signatures for the direct path are made before the timed runs.`,
     '',
     ...sectionMarkdown('Router overhead: node server over a fixed-token backend (no model time)', fixed, true),
+    ...cpuAccountMarkdown(fixed),
     ...(wasm ? sectionMarkdown('End to end: node server on the WASM engine, shipped stories260K W4A8', wasm, false) : []),
   ].join('\n');
   console.log(md);
