@@ -258,13 +258,19 @@ bool gemvEnabled() {
   static const bool on = [] { const char* v = std::getenv("ABQ_A16_GEMV"); return !(v && v[0] == '0'); }();
   return on;
 }
-// One configuration: 8 warps x 4 stages measured best against 4 x 4 and 4 x 8 (NOTES.md "A16 GEMV").
-constexpr int kGemvWarpsPerCta = 8, kGemvRingStages = 4;
+// 8 warps x 4 stages measured best against 4 x 4 and 4 x 8 (NOTES.md "A16 GEMV"); ABQ_A16_GEMV_STAGES=5
+// takes a deeper ring (one more block in flight per warp; the static shared memory allows 5) for A/B runs.
+constexpr int kGemvWarpsPerCta = 8, kGemvRingStages = 4, kGemvDeepStages = 5;
+bool gemvDeepRing() {
+  static const bool on = [] { const char* v = std::getenv("ABQ_A16_GEMV_STAGES"); return v && std::atoi(v) == kGemvDeepStages; }();
+  return on;
+}
 
 template <int F, int NT>
 void launchGemvWith(const A16GemvArgs& args, cudaStream_t stream) {
   const dim3 grid(ceilDiv(args.nTiles, 2));
-  a16GemvKernel<F, kGemvRingStages, kGemvWarpsPerCta, NT><<<grid, kGemvWarpsPerCta * 32, 0, stream>>>(args);
+  if (gemvDeepRing()) a16GemvKernel<F, kGemvDeepStages, kGemvWarpsPerCta, NT><<<grid, kGemvWarpsPerCta * 32, 0, stream>>>(args);
+  else a16GemvKernel<F, kGemvRingStages, kGemvWarpsPerCta, NT><<<grid, kGemvWarpsPerCta * 32, 0, stream>>>(args);
 }
 template <int F>
 void launchGemvF(const A16GemvArgs& args, cudaStream_t stream) {

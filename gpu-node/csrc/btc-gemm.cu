@@ -1,5 +1,6 @@
 // BTC path host side: repack, code sums, the per-(shape, bits) plan, generic fallback, epilogue.
 #include "btc-gemm.cuh"
+#include "btc-decode-cta-kernel.cuh"
 #include "btc-kernel.cuh"
 #include "cuda-check.cuh"
 
@@ -10,7 +11,7 @@
 namespace abq {
 
 template <int P> void launchBtc(int r, int mt, dim3 grid, cudaStream_t stream, const BtcArgs& args);
-template <int P> void launchBtcDecode(int r, dim3 grid, cudaStream_t stream, const BtcArgs& args);
+template <int P> void launchBtcDecode(int r, bool ctaLocal, dim3 grid, size_t smem, cudaStream_t stream, const BtcArgs& args);
 
 namespace {
 
@@ -111,12 +112,18 @@ int envInt(const char* name, int fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::atoi(v) : fallback;
 }
+// Where the CTA-local decode kernel is taken by default (measured: NOTES.md "decode kernel, K split in the CTA").
+bool decodeCtaByDefault(int /*n*/, int /*kPairs*/, int /*smCount*/) { return true; }
+
 int tiledMinFromEnv() { static const int v = std::max(1, envInt("ABQ_BTC_TILED_MIN_M", kTiledMinTokens)); return v; }
 // ABQ_BTC_DECODE=0: the split-K kernel also for M x R <= 8 (A/B measurements).
 bool decodeKernelEnabled() {
   static const bool on = [] { const char* v = std::getenv("ABQ_BTC_DECODE"); return !(v && v[0] == '0'); }();
   return on;
 }
+// ABQ_BTC_DECODE_CTA: "0" = the split-K decode kernel only, "1" = the CTA-local one wherever its shared
+// accumulators fit, unset = decodeCtaByDefault (A/B measurements).
+int decodeCtaMode() { static const int v = envInt("ABQ_BTC_DECODE_CTA", -1); return v; }
 int minPairsPerSplit() { static const int v = std::max(1, envInt("ABQ_BTC_MIN_PAIRS", kMinPairsPerSplit)); return v; }
 int decodeMinPairsPerSplit() { static const int v = std::max(1, envInt("ABQ_BTC_MIN_PAIRS", kDecodeMinPairsPerSplit)); return v; }
 int targetCtasPerSm() { static const int v = std::max(1, envInt("ABQ_BTC_TARGET_CTAS", kTargetCtasPerSm)); return v; }
@@ -186,6 +193,16 @@ BtcPlan btcPlan(const BtcProblem& pr, int smCount) {
     const int dWant = ceilDiv(targetCtasPerSm() * smCount, dBlocks);
     plan.decode = true;
     plan.mTiles = 1;
+    const int groups = ceilDiv(pr.k, pr.groupSize);
+    const bool ctaFits = static_cast<long long>(pr.m) * 2 * kTileN * groups <= kDecodeCtaMaxSmemWords;
+    const int ctaMode = decodeCtaMode();
+    if (ctaFits && ctaMode != 0 && (ctaMode == 1 || decodeCtaByDefault(pr.n, kPairs, smCount))) {
+      plan.decodeCta = true;
+      plan.splits = ceilDiv(kPairs, kBtcWarps);  // K pairs per warp
+      plan.name = "btc-decc-r" + std::to_string(plan.rowsPerToken) + "-w" + std::to_string(plan.splits) +
+                  (plan.fusedEpilogue ? "-fused" : "");
+      return plan;
+    }
     plan.splits = std::max(1, std::min(dWant, kPairs / decodeMinPairsPerSplit()));
     plan.name = "btc-dec-r" + std::to_string(plan.rowsPerToken) + "-s" + std::to_string(plan.splits) +
                 (plan.fusedEpilogue ? "-fused" : "");
@@ -237,16 +254,24 @@ void btcAccumulate(const BtcProblem& pr, const BtcPlan& plan, cudaStream_t strea
   args.epi = pr.epi;
   args.fuseEpilogue = plan.fusedEpilogue && !plan.skipEpilogue ? 1 : 0;
   if (plan.decode) {
-    const dim3 dgrid(1, ceilDiv(ceilDiv(args.nTiles, 2), kBtcWarps), ceilDiv(args.kPairs, args.pairsPerSplit));
+    const int wTiles = ceilDiv(args.nTiles, 2);
+    dim3 dgrid(1, ceilDiv(wTiles, kBtcWarps), ceilDiv(args.kPairs, args.pairsPerSplit));
+    size_t smem = 0;
+    if (plan.decodeCta) {  // one CTA per 16-output tile; pairsPerSplit = K pairs per warp
+      args.pairsPerSplit = plan.splits;
+      dgrid = dim3(wTiles);
+      smem = static_cast<size_t>(pr.m) * 2 * kTileN * groups * sizeof(uint32_t);
+    }
+    const bool cta = plan.decodeCta;
     switch (pr.p) {
-      case 1: launchBtcDecode<1>(plan.rowsPerToken, dgrid, stream, args); break;
-      case 2: launchBtcDecode<2>(plan.rowsPerToken, dgrid, stream, args); break;
-      case 3: launchBtcDecode<3>(plan.rowsPerToken, dgrid, stream, args); break;
-      case 4: launchBtcDecode<4>(plan.rowsPerToken, dgrid, stream, args); break;
-      case 5: launchBtcDecode<5>(plan.rowsPerToken, dgrid, stream, args); break;
-      case 6: launchBtcDecode<6>(plan.rowsPerToken, dgrid, stream, args); break;
-      case 7: launchBtcDecode<7>(plan.rowsPerToken, dgrid, stream, args); break;
-      case 8: launchBtcDecode<8>(plan.rowsPerToken, dgrid, stream, args); break;
+      case 1: launchBtcDecode<1>(plan.rowsPerToken, cta, dgrid, smem, stream, args); break;
+      case 2: launchBtcDecode<2>(plan.rowsPerToken, cta, dgrid, smem, stream, args); break;
+      case 3: launchBtcDecode<3>(plan.rowsPerToken, cta, dgrid, smem, stream, args); break;
+      case 4: launchBtcDecode<4>(plan.rowsPerToken, cta, dgrid, smem, stream, args); break;
+      case 5: launchBtcDecode<5>(plan.rowsPerToken, cta, dgrid, smem, stream, args); break;
+      case 6: launchBtcDecode<6>(plan.rowsPerToken, cta, dgrid, smem, stream, args); break;
+      case 7: launchBtcDecode<7>(plan.rowsPerToken, cta, dgrid, smem, stream, args); break;
+      case 8: launchBtcDecode<8>(plan.rowsPerToken, cta, dgrid, smem, stream, args); break;
       default: throw AbqError("btcAccumulate: weight bits " + std::to_string(pr.p) + " not in 1..8");
     }
     if (!plan.fusedEpilogue && !plan.skipEpilogue) btcEpilogue(pr.epi, stream);

@@ -37,6 +37,8 @@ struct BtcPlan {
                             // no epilogue at all; the tiled kernel then stores its integer sums to acc
   bool tiled;               // large M: the shared-memory tiled kernel (btc-tiled-kernel.cuh), epilogue fused
   bool decode;              // M x R <= 8: weights as the MMA's A operand (btc-decode-kernel.cuh)
+  bool decodeCta;           // decode with K split inside one CTA per 16 outputs (btc-decode-cta-kernel.cuh);
+                            // splits is then the K pairs per warp
   int rowsPerToken, mTiles, splits;
   std::string name;
 };

@@ -1,6 +1,7 @@
 // Launch of btcGemmKernel for one weight width P; the (R, MT) variants compiled per P are listed here,
 // in one place. Each btc-inst-p<P>.cu instantiates this for its P, so the 8 widths compile in parallel.
 #pragma once
+#include "btc-decode-cta-kernel.cuh"
 #include "btc-decode-kernel.cuh"
 #include "btc-kernel.cuh"
 #include "cuda-check.cuh"
@@ -28,16 +29,21 @@ void launchBtc(int r, int mt, dim3 grid, cudaStream_t stream, const BtcArgs& arg
                  std::to_string(r) + " m-tiles=" + std::to_string(mt));
 }
 
+/** The decode kernels: split-K over CTAs (btc-decode-kernel.cuh) or K split inside one CTA per 16-output
+ *  tile (btc-decode-cta-kernel.cuh, `ctaLocal`, with `smem` bytes of shared accumulators). */
 template <int P>
-void launchBtcDecode(int r, dim3 grid, cudaStream_t stream, const BtcArgs& args) {
+void launchBtcDecode(int r, bool ctaLocal, dim3 grid, size_t smem, cudaStream_t stream, const BtcArgs& args) {
+#define ABQ_DECODE_CASE(R_)                                                                            \
+  case R_:                                                                                             \
+    if (ctaLocal) launchPdl(btcDecodeCtaKernel<P, R_>, grid, dim3(kBtcThreads), smem, stream, args);   \
+    else launchPdl(btcDecodeKernel<P, R_>, grid, dim3(kBtcThreads), 0, stream, args);                  \
+    break;
   switch (r) {
-    case 1: launchPdl(btcDecodeKernel<P, 1>, grid, dim3(kBtcThreads), 0, stream, args); break;
-    case 2: launchPdl(btcDecodeKernel<P, 2>, grid, dim3(kBtcThreads), 0, stream, args); break;
-    case 4: launchPdl(btcDecodeKernel<P, 4>, grid, dim3(kBtcThreads), 0, stream, args); break;
-    case 8: launchPdl(btcDecodeKernel<P, 8>, grid, dim3(kBtcThreads), 0, stream, args); break;
+    ABQ_DECODE_CASE(1) ABQ_DECODE_CASE(2) ABQ_DECODE_CASE(4) ABQ_DECODE_CASE(8)
     default: throw AbqError("btcDecodeKernel: no variant for " + std::to_string(r) + " rows per token");
   }
-  CUDA_CHECK_LAUNCH("btcDecodeKernel");
+#undef ABQ_DECODE_CASE
+  CUDA_CHECK_LAUNCH(ctaLocal ? "btcDecodeCtaKernel" : "btcDecodeKernel");
 }
 
 }  // namespace abq
