@@ -15,6 +15,7 @@ import type { EdgeConfig } from './config.ts';
 import { ApiError, toApiError } from './errors.ts';
 import type { InferenceBackend } from './backends/backend.ts';
 import type { FetchLike, RequestSigner } from './backends/remote-node.ts';
+import type { NodeLinkTransport } from './link/node-links.ts';
 import { NodeRegistry } from './routing/registry.ts';
 import { HealthChecker } from './routing/health-checker.ts';
 import { createEdgeMetrics } from './metrics.ts';
@@ -37,6 +38,8 @@ export interface EdgeAppOptions {
   fetch?: FetchLike;
   /** Signs requests to nodes (default shared/auth's signRequest; Node passes edge/node-sign.ts). */
   sign?: RequestSigner;
+  /** Node only: links to the nodes that offer one (edge/link/node-links.ts); HTTP for the rest. */
+  link?: NodeLinkTransport;
   now?: () => number;
   /** 'timer' (Node: a background interval), 'per-request' (Workers: checks ride on requests), 'off'. */
   healthChecks?: 'timer' | 'per-request' | 'off';
@@ -70,8 +73,8 @@ export function createEdgeApp(opts: EdgeAppOptions): EdgeApp {
   const timeOrigin = performance.timeOrigin; // a getter, measurably slow per call on Node 20
   const now = opts.now ?? (() => performance.now() + timeOrigin);
   const { config } = opts;
-  const registry = new NodeRegistry(config, opts.fetch, () => Date.now(), opts.sign);
-  const metrics = createEdgeMetrics(() => registry);
+  const registry = new NodeRegistry(config, opts.fetch, () => Date.now(), opts.sign, opts.link);
+  const metrics = createEdgeMetrics(() => registry, opts.link);
   const health = config.nodeSecret
     ? new HealthChecker({ registry, secret: config.nodeSecret, intervalMs: config.healthIntervalMs, timeoutMs: config.healthTimeoutMs, fetch: opts.fetch })
     : undefined;
@@ -120,5 +123,12 @@ export function createEdgeApp(opts: EdgeAppOptions): EdgeApp {
     return api.getResponse();
   });
 
-  return { app, runtime: rt, close: () => health?.stop() };
+  return {
+    app,
+    runtime: rt,
+    close: () => {
+      health?.stop();
+      opts.link?.close();
+    },
+  };
 }

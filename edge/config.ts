@@ -49,6 +49,8 @@ export interface EdgeConfig {
   breakerCooldownMs: number;
   heartbeatTtlMs: number;
   maxRetries: number;
+  /** Node only: reach nodes over their link when they offer one (ABQ_NODE_LINK, default true); Workers always use HTTP. */
+  nodeLink: boolean;
 }
 
 export type EnvRecord = Record<string, unknown>;
@@ -141,5 +143,6 @@ export function parseEdgeConfig(env: EnvRecord): EdgeConfig {
     breakerCooldownMs: int(env, 'ABQ_BREAKER_COOLDOWN_MS', DEFAULTS.breakerCooldownMs, 10, 3_600_000),
     heartbeatTtlMs: int(env, 'ABQ_HEARTBEAT_TTL_MS', DEFAULTS.heartbeatTtlMs, 100, 3_600_000),
     maxRetries: int(env, 'ABQ_MAX_RETRIES', DEFAULTS.maxRetries, 0, 10),
+    nodeLink: bool(env, 'ABQ_NODE_LINK', true),
   };
 }

@@ -4,10 +4,11 @@
  */
 import { Counter, Gauge, Histogram, PromRegistry } from './lib/prom-text.ts';
 import type { NodeRegistry } from './routing/registry.ts';
+import type { NodeLinkTransport } from './link/node-links.ts';
 
 const LATENCY_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-export function createEdgeMetrics(registry: () => NodeRegistry | undefined) {
+export function createEdgeMetrics(registry: () => NodeRegistry | undefined, link?: NodeLinkTransport) {
   const reg = new PromRegistry();
   const breakerCode = { closed: 0, 'half-open': 1, open: 2 } as const;
   return {
@@ -29,6 +30,23 @@ export function createEdgeMetrics(registry: () => NodeRegistry | undefined) {
       new Gauge('abq_edge_node_outstanding', 'Requests this edge has in flight per node', (g) => {
         g.reset();
         for (const n of registry()?.list() ?? []) g.set({ node: n.id }, n.outstanding);
+      }),
+    ),
+    nodeRequests: reg.register(
+      new Gauge(
+        'abq_edge_node_requests_total',
+        'Generations sent to each node, by transport (link: the persistent node link; http: POST /v1/generate)',
+        (g) => {
+          g.reset();
+          for (const n of registry()?.list() ?? []) for (const t of ['http', 'link'] as const) g.set({ node: n.id, transport: t }, n.backend.sent[t]);
+        },
+        'counter',
+      ),
+    ),
+    nodeLinkUp: reg.register(
+      new Gauge('abq_edge_node_link_up', 'Whether the edge holds an authenticated link to the node now (1) or not (0: not yet opened, closed, or HTTP only)', (g) => {
+        g.reset();
+        for (const n of registry()?.list() ?? []) g.set({ node: n.id }, link?.isUp(n.url) ? 1 : 0);
       }),
     ),
     nodeBreaker: reg.register(

@@ -20,6 +20,7 @@ import { createNodeHttpFetch } from './node-fetch.ts';
 import { nodeRequestIO } from './node-request-io.ts';
 import { isEventStream } from './lib/event-stream.ts';
 import { signRequestNode } from './node-sign.ts';
+import { createNodeLinks } from './link/node-links.ts';
 
 export const DEFAULT_PORT = 8787;
 
@@ -55,10 +56,13 @@ export async function startEdgeServer(env: EnvRecord = process.env, opts: { port
   const wasmFallback = env.ABQ_WASM_FALLBACK !== 'false';
   const loaded = await Promise.all(parseModelDirs(env.ABQ_MODEL_DIRS as string | undefined).map((s) => loadEdgeModel(s, { wasmFallback })));
   const nodeFetch = createNodeHttpFetch();
+  // Nodes that offer the link get one authenticated connection for all generations (edge/link/).
+  const link = config.nodeLink && config.nodeSecret ? createNodeLinks(config.nodeSecret) : undefined;
   const edge = createEdgeApp({
     config,
     fetch: nodeFetch,
     sign: signRequestNode,
+    link,
     models: loaded.map((l) => l.served),
     localBackends: loaded.map((l) => l.wasm).filter((b): b is InferenceBackend => !!b),
     healthChecks: 'timer',

@@ -1,13 +1,16 @@
 /**
- * A GPU node reached over HTTP, as an InferenceBackend. Requests are signed with the shared secret;
- * the token stream is the node's SSE, or one JSON piece for short non-streamed requests (see
- * node-protocol.ts). Failures throw `NodeError`, whose
- * `beforeFirstToken` flag tells the dispatcher whether retrying on another node is safe.
+ * A GPU node as an InferenceBackend. On Node the edge reaches it over its link when the node offers
+ * one (edge/link/: one authenticated connection carrying many generations); otherwise, and on
+ * Workers, over HTTP: requests signed with the shared secret, the token stream the node's SSE, or
+ * one JSON piece for short non-streamed requests (see node-protocol.ts). Both paths fail with
+ * `NodeError`, whose `beforeFirstToken` flag tells the dispatcher whether retrying on another node
+ * is safe, and whose `status` (when set) means what the node's HTTP status would.
  */
 import { signRequest, SIGNATURE_HEADER, type SignInput } from '../../shared/auth/index.ts';
 import { readSse, type ByteSource } from '../lib/sse-reader.ts';
 import type { GenerateRequest, GeneratedToken, InferenceBackend } from './backend.ts';
 import { NODE_GENERATE_PATH, type NodeGenerateBody, type NodeTokenEvent, type NodeWholeAnswer } from './node-protocol.ts';
+import type { NodeLinkTransport } from '../link/node-links.ts';
 
 /**
  * Non-streamed requests up to this many tokens are fetched in one piece (`stream: false`): one write
@@ -51,13 +54,19 @@ export interface RemoteNodeOptions {
   supports: (model: string) => boolean;
   fetch?: FetchLike;
   sign?: RequestSigner;
+  /** The link transport (Node only, edge/link/node-links.ts); without it, HTTP. */
+  link?: NodeLinkTransport;
 }
+
+export type NodeTransportName = 'http' | 'link';
 
 export class RemoteNodeBackend implements InferenceBackend {
   readonly kind = 'gpu' as const;
   readonly id: string;
   private readonly fetchImpl: FetchLike;
   private readonly sign: RequestSigner;
+  /** Generations sent per transport (metrics: which path served). */
+  readonly sent: Record<NodeTransportName, number> = { http: 0, link: 0 };
 
   constructor(private readonly opts: RemoteNodeOptions) {
     this.id = opts.id;
@@ -81,6 +90,25 @@ export class RemoteNodeBackend implements InferenceBackend {
     if (req.sampling.seed !== undefined) body.seed = req.sampling.seed;
     if (req.stop) body.stop = req.stop;
     if (req.logprobs) body.logprobs = true;
+    const link = this.opts.link;
+    if (link) {
+      let opened;
+      try {
+        const o = link.open(this.opts.url, this.id, JSON.stringify(body), req.signal);
+        opened = o instanceof Promise ? await o : o;
+      } catch (e) {
+        if (req.signal?.aborted) throw e;
+        const auth = (e as Error).name === 'LinkAuthError';
+        throw new NodeError(`node ${this.id} ${auth ? 'refused the link' : 'unreachable'}: ${(e as Error).message}`, this.id, true, auth ? 401 : undefined);
+      }
+      if (opened) {
+        this.sent.link++;
+        // The link sends tokens as they come in either case: `stream: false` saves nothing there.
+        yield* opened;
+        return;
+      }
+    }
+    this.sent.http++;
     const whole = req.wholeAnswer === true && req.maxTokens <= WHOLE_ANSWER_MAX_TOKENS;
     if (whole) body.stream = false;
     const text = JSON.stringify(body);

@@ -55,9 +55,10 @@ export class Counter implements Metric {
   }
 }
 
+/** A gauge, or with `type` 'counter' a counter whose values are kept elsewhere and read at scrape time. */
 export class Gauge implements Metric {
   private readonly values = new Map<string, number>();
-  constructor(readonly name: string, readonly help: string, private readonly collect?: (g: Gauge) => void) {}
+  constructor(readonly name: string, readonly help: string, private readonly collect?: (g: Gauge) => void, private readonly type: 'gauge' | 'counter' = 'gauge') {}
   set(labels: Labels, value: number): void {
     this.values.set(labelKey(labels), value);
   }
@@ -66,7 +67,7 @@ export class Gauge implements Metric {
   }
   render(): string {
     this.collect?.(this);
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`];
     for (const [k, v] of this.values) lines.push(`${this.name}${k ? `{${k}}` : ''} ${v}`);
     return lines.join('\n');
   }

@@ -7,6 +7,7 @@ import type { EdgeConfig, StaticNode } from '../config.ts';
 import { RemoteNodeBackend, type FetchLike, type RequestSigner } from '../backends/remote-node.ts';
 import type { NodeHealth, NodeHeartbeat } from '../backends/node-protocol.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
+import type { NodeLinkTransport } from '../link/node-links.ts';
 
 export type NodeStatus = 'unknown' | 'up' | 'down' | 'draining';
 
@@ -47,6 +48,7 @@ export class NodeRegistry {
     private readonly fetchImpl?: FetchLike,
     private readonly now: () => number = Date.now,
     private readonly sign?: RequestSigner,
+    private readonly link?: NodeLinkTransport,
   ) {
     for (const n of config.nodes) this.add(n, 'config');
   }
@@ -73,6 +75,7 @@ export class NodeRegistry {
       secret: this.config.nodeSecret ?? '',
       fetch: this.fetchImpl,
       sign: this.sign,
+      link: this.link,
       supports: (model) => servesModel(entry, model),
     });
     this.nodes.set(n.id, entry);

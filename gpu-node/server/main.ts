@@ -21,12 +21,13 @@ import { DEFAULT_MAX_QUEUE } from '../engine/scheduler.ts';
 import { nodeRequestIO } from '../../edge/node-request-io.ts';
 import { BACKEND_NAMES, loadBackend, type BackendName, type EngineLoadOptions } from './load-backend.ts';
 import { startHeartbeat } from './heartbeat.ts';
+import { attachNodeLink } from './link/link-server.ts';
 import { MIN_SECRET_LENGTH } from '../../shared/auth/index.ts';
 import { resolveModelRef } from '../../shared/hub/resolve-model-ref.ts';
 
 const USAGE = `usage: gpu-node/server/main.ts --backend wasm|reference|cuda --model <dir|hf://user/repo[@rev]> [--model-id ID] [--host 127.0.0.1] [--port 8081]
   [--kv-blocks N] [--block-size N] [--max-batch-tokens N] [--max-seqs N] [--max-queue ${DEFAULT_MAX_QUEUE}]
-  [--drain-timeout-ms 30000] [--metrics-public]
+  [--drain-timeout-ms 30000] [--metrics-public] [--disable-link]
   [--register <edge-url> --public-url <this node's url> --node-id ID --heartbeat-ms 3000]
   The shared secret comes from ABQ_NODE_SECRET (at least ${MIN_SECRET_LENGTH} characters).`;
 
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
       'max-queue': { type: 'string', default: String(DEFAULT_MAX_QUEUE) },
       'drain-timeout-ms': { type: 'string', default: '30000' },
       'metrics-public': { type: 'boolean', default: false },
+      'disable-link': { type: 'boolean', default: false },
       register: { type: 'string' },
       'public-url': { type: 'string' },
       'node-id': { type: 'string' },
@@ -83,6 +85,8 @@ async function main(): Promise<void> {
   const node = createNodeApp({ backend, modelIds, secret, metricsPublic: values['metrics-public'], requestIO: nodeRequestIO });
   const { info } = backend;
   const server = serve({ fetch: node.app.fetch, hostname: values.host, port: Number(values.port) }) as Server;
+  // The edge's persistent link on the same port (HTTP Upgrade); --disable-link leaves HTTP only.
+  const link = values['disable-link'] ? undefined : attachNodeLink(server, { secret, backend: node.backend, modelIds, metrics: node.metrics });
   // Responses not yet fully written: shutdown waits for them (the scheduler's drain ends when the
   // last token is generated, which can be before the last SSE bytes have left).
   let openResponses = 0;
@@ -114,11 +118,12 @@ async function main(): Promise<void> {
     if (!drained) console.error(`abq-node: drain timed out after ${timeout} ms; closing anyway`);
     // Let the streams' last events flush, then close every socket (idle keep-alives too) and free the engine.
     server.close();
-    await new Promise<void>((resolve) => {
+    const httpDone = new Promise<void>((resolve) => {
       if (openResponses === 0) return resolve();
       onNoResponses = resolve;
       setTimeout(resolve, CLOSE_GRACE_MS).unref();
     });
+    await Promise.all([httpDone, link?.close(CLOSE_GRACE_MS)]);
     server.closeAllConnections();
     await backend.close().catch((e: Error) => console.error(`abq-node: closing the engine failed: ${e.message}`));
     process.exit(0);
