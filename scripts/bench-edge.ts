@@ -1,17 +1,19 @@
 /**
  * `npm run bench:edge`: the latency the edge router adds, on 127.0.0.1.
  *   1. Open-loop load at a fixed rate (autocannon, paced by edge-bench/pacer.ts: one request every
- *      1/rate s, not autocannon's per-second bursts), 1,000 req/s by default, on three paths:
+ *      1/rate s, not autocannon's per-second bursts), 1,000 req/s by default, on four paths:
  *      - direct: POST /v1/generate to a GPU node server (prompt as token ids, signed by the load
  *        generator before the run, one-piece `stream: false` as the edge asks for short requests);
  *      - bare hop: the same request through edge-bench/bare-proxy.ts, a bare node:http forwarder,
  *        the floor under any edge written on Node's HTTP stack on this machine;
- *      - via edge: POST /v1/completions to the edge, which authenticates, tokenizes, signs,
- *        forwards and detokenizes.
+ *      - via edge, HTTP hop: POST /v1/completions to an edge with ABQ_NODE_LINK=false, which
+ *        authenticates, tokenizes, signs, forwards over HTTP and detokenizes;
+ *      - via edge, node link: the same to an edge in its default mode, which sends the request
+ *        over its persistent link to the node (edge/link/) instead.
  *      max_tokens 1, so model time is tiny. The paths take turns (`--rounds`) so drifting load
- *      from other work on the machine hits all three alike; latencies are pooled per path.
+ *      from other work on the machine hits all alike; latencies are pooled per path.
  *      Added latency = via edge - direct (p50, p99). Also the CPU time per request of each process.
- *   2. SSE time to first byte, sequential, streamed: edge vs direct.
+ *   2. SSE time to first byte, sequential, streamed: each edge vs direct.
  * The node is the real node server app over a fixed-token backend (edge-bench/fixed-node.ts), so
  * model time does not cap the rate; a second, lower-rate run uses the real WASM engine on the
  * shipped stories260K W4A8 model (`--wasm-rate`, default 100 req/s).
@@ -74,32 +76,45 @@ const directBody = (maxTokens: number, stream = maxTokens > 1) => JSON.stringify
 const edgeBody = (stream: boolean, maxTokens: number) => JSON.stringify({ model: 'stories260K', prompt: PROMPT, max_tokens: maxTokens, temperature: 0, stream });
 
 type PathSpec = Omit<LoadSpec, 'rate' | 'seconds' | 'connections' | 'onStart'> & { hopPid?: number };
+/** The paths in the order each round runs them. */
+const PATH_KEYS = ['direct', 'bare', 'viaEdgeHttp', 'viaEdge'] as const;
+type PathKey = (typeof PATH_KEYS)[number];
 
 async function measure(nodeScript: string, nodeArgs: string[], rate: number, ttfbCount: number): Promise<Measured> {
   const node = await startChild(nodeScript, nodeArgs, { ABQ_NODE_SECRET: SECRET }, LISTENING('abq-node'));
   const prof = values['edge-prof'];
-  const edge = await startChild('edge/node.ts', [], {
-    ABQ_PORT: '0', ABQ_NODE_SECRET: SECRET, ABQ_API_KEYS: `bench:${KEY}`, ABQ_NODES: `n1=${node.url}`, ABQ_WASM_FALLBACK: 'false', ABQ_MODEL_DIRS: `stories260K=${MODEL_DIR}`, ABQ_RATE_LIMIT_PER_MINUTE: '0',
-  }, LISTENING('abq-edge'), prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []);
+  const edgeEnv = (link: boolean) => ({
+    ABQ_PORT: '0', ABQ_NODE_SECRET: SECRET, ABQ_API_KEYS: `bench:${KEY}`, ABQ_NODES: `n1=${node.url}`, ABQ_WASM_FALLBACK: 'false', ABQ_MODEL_DIRS: `stories260K=${MODEL_DIR}`, ABQ_RATE_LIMIT_PER_MINUTE: '0', ABQ_NODE_LINK: String(link),
+  });
+  // Two edges on the same node: the default (node link) and one with the link off (HTTP hop), so
+  // both transports are measured in the same run. --edge-prof profiles the default one.
+  const edge = await startChild('edge/node.ts', [], edgeEnv(true), LISTENING('abq-edge'), prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []);
+  const edgeHttp = await startChild('edge/node.ts', [], edgeEnv(false), LISTENING('abq-edge'));
   const bare = await startChild('scripts/edge-bench/bare-proxy.ts', [node.url], {}, LISTENING('bare-proxy'));
   try {
-    const probe = await fetch(`${edge.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: edgeBody(false, 1) });
-    const pj = (await probe.json()) as { usage?: { prompt_tokens: number } };
-    if (probe.headers.get('x-abq-served-by') !== 'gpu' || pj.usage?.prompt_tokens !== PROMPT_IDS.length) throw new Error(`edge probe failed: ${JSON.stringify(pj)}`);
+    for (const [e, transport] of [[edge, 'link'], [edgeHttp, 'http']] as const) {
+      const probe = await fetch(`${e.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: edgeBody(false, 1) });
+      const pj = (await probe.json()) as { usage?: { prompt_tokens: number } };
+      if (probe.headers.get('x-abq-served-by') !== 'gpu' || pj.usage?.prompt_tokens !== PROMPT_IDS.length) throw new Error(`edge probe failed: ${JSON.stringify(pj)}`);
+      const metrics = await (await fetch(`${e.url}/metrics`, { headers: { authorization: `Bearer ${KEY}` } })).text();
+      if (!new RegExp(`abq_edge_node_requests_total\\{node="n1",transport="${transport}"\\} 1\\b`).test(metrics)) throw new Error(`the ${transport} edge did not use its transport:\n${metrics}`);
+    }
     const signed = () => ({ [SIGNATURE_HEADER]: signSync('POST', '/v1/generate', directBody(1)) });
     const json = { 'content-type': 'application/json' };
-    const paths: Record<'direct' | 'bare' | 'viaEdge', PathSpec> = {
+    const edgeHeaders = { ...json, authorization: `Bearer ${KEY}` };
+    const paths: Record<PathKey, PathSpec> = {
       direct: { url: `${node.url}/v1/generate`, body: directBody(1), headers: json, setupHeaders: signed },
       bare: { url: `${bare.url}/v1/generate`, body: directBody(1), headers: json, setupHeaders: signed, hopPid: bare.proc.pid },
-      viaEdge: { url: `${edge.url}/v1/completions`, body: edgeBody(false, 1), headers: { ...json, authorization: `Bearer ${KEY}` }, hopPid: edge.proc.pid },
+      viaEdgeHttp: { url: `${edgeHttp.url}/v1/completions`, body: edgeBody(false, 1), headers: edgeHeaders, hopPid: edgeHttp.proc.pid },
+      viaEdge: { url: `${edge.url}/v1/completions`, body: edgeBody(false, 1), headers: edgeHeaders, hopPid: edge.proc.pid },
     };
     for (const spec of Object.values(paths)) await runLoad({ ...spec, rate, seconds: WARMUP_SECONDS, connections: CONNECTIONS });
     const loadBefore = os.loadavg()[0];
-    const runs = { direct: [] as LoadResult[], bare: [] as LoadResult[], viaEdge: [] as LoadResult[] };
-    const cpu = { direct: [0, 0, 0], bare: [0, 0, 0], viaEdge: [0, 0, 0] };
+    const runs: Record<PathKey, LoadResult[]> = { direct: [], bare: [], viaEdgeHttp: [], viaEdge: [] };
+    const cpu: Record<PathKey, number[]> = { direct: [0, 0, 0], bare: [0, 0, 0], viaEdgeHttp: [0, 0, 0], viaEdge: [0, 0, 0] };
     const roundSeconds = SECONDS / ROUNDS;
     for (let round = 0; round < ROUNDS; round++) {
-      for (const key of ['direct', 'bare', 'viaEdge'] as const) {
+      for (const key of PATH_KEYS) {
         const spec = paths[key];
         const sample = () => [selfCpuSeconds(), spec.hopPid ? processCpuSeconds(spec.hopPid) : 0, processCpuSeconds(node.proc.pid!)];
         let before: number[] = [];
@@ -117,9 +132,10 @@ async function measure(nodeScript: string, nodeArgs: string[], rate: number, ttf
     };
     const ttfbDirect = await timeToFirstByte(`${node.url}/v1/generate`, directBody(16), () => ({ [SIGNATURE_HEADER]: signSync('POST', '/v1/generate', directBody(16)) }), ttfbCount);
     const ttfbEdge = await timeToFirstByte(`${edge.url}/v1/completions`, edgeBody(true, 16), () => ({ authorization: `Bearer ${KEY}` }), ttfbCount);
-    return { rate, loadBefore, loadAfter, direct: result('direct'), bare: result('bare'), viaEdge: result('viaEdge'), ttfbDirect, ttfbEdge };
+    const ttfbEdgeHttp = await timeToFirstByte(`${edgeHttp.url}/v1/completions`, edgeBody(true, 16), () => ({ authorization: `Bearer ${KEY}` }), ttfbCount);
+    return { rate, loadBefore, loadAfter, direct: result('direct'), bare: result('bare'), viaEdgeHttp: result('viaEdgeHttp'), viaEdge: result('viaEdge'), ttfbDirect, ttfbEdge, ttfbEdgeHttp };
   } finally {
-    await Promise.all([edge.stop(prof ? 'SIGTERM' : 'SIGKILL'), node.stop(), bare.stop()]);
+    await Promise.all([edge.stop(prof ? 'SIGTERM' : 'SIGKILL'), edgeHttp.stop(), node.stop(), bare.stop()]);
   }
 }
 
@@ -132,7 +148,7 @@ async function main(): Promise<void> {
   const md = [
     '## Edge router overhead (`npm run bench:edge`)',
     '',
-    `Machine: ${machineLine()}. Node server, edge (on Node, @hono/node-server) and the bare hop each in its own process on 127.0.0.1; load from autocannon in a fourth: ${CONNECTIONS} connections, open loop, one request every 1/rate s (scripts/edge-bench/pacer.ts; autocannon's own rate limit sends per-second bursts, which measured queueing, not latency), ${SECONDS} s per path in ${ROUNDS} alternating rounds after a ${WARMUP_SECONDS} s warm-up. Requests: "${PROMPT}", max_tokens 1, temperature 0, non-streamed. Latency: from writing the request to the end of the response, hrtime in the load generator (autocannon's per-response time, in fractional ms; its histogram would round to 1 ms), plus any wait of a slot for a free connection ("slots that waited", normally 0). CPU us/req: user + system CPU time of each process over the timed runs (/proc, 10 ms ticks) divided by the requests completed; signatures for the direct path are made before the timed runs.`,
+    `Machine: ${machineLine()}. Node server, the two edges (on Node, @hono/node-server; one with the node link, one with ABQ_NODE_LINK=false) and the bare hop each in its own process on 127.0.0.1 (only the path being measured gets requests); load from autocannon in another: ${CONNECTIONS} connections, open loop, one request every 1/rate s (scripts/edge-bench/pacer.ts; autocannon's own rate limit sends per-second bursts, which measured queueing, not latency), ${SECONDS} s per path in ${ROUNDS} alternating rounds after a ${WARMUP_SECONDS} s warm-up. Requests: "${PROMPT}", max_tokens 1, temperature 0, non-streamed. Latency: from writing the request to the end of the response, hrtime in the load generator (autocannon's per-response time, in fractional ms; its histogram would round to 1 ms), plus any wait of a slot for a free connection ("slots that waited", normally 0). CPU us/req: user + system CPU time of each process over the timed runs (/proc, 10 ms ticks) divided by the requests completed; signatures for the direct path are made before the timed runs.`,
     '',
     ...sectionMarkdown('Router overhead: node server over a fixed-token backend (no model time)', fixed, true),
     ...cpuAccountMarkdown(fixed),
