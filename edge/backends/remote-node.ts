@@ -98,8 +98,9 @@ export class RemoteNodeBackend implements InferenceBackend {
         opened = o instanceof Promise ? await o : o;
       } catch (e) {
         if (req.signal?.aborted) throw e;
-        const auth = (e as Error).name === 'LinkAuthError';
-        throw new NodeError(`node ${this.id} ${auth ? 'refused the link' : 'unreachable'}: ${(e as Error).message}`, this.id, true, auth ? 401 : undefined);
+        // Link errors with a status (401 refused, 503 shutting down) mean what the HTTP status would.
+        const status = (e as { status?: number }).status;
+        throw new NodeError(`node ${this.id} ${status === undefined ? 'unreachable' : 'refused the link'}: ${(e as Error).message}`, this.id, true, status);
       }
       if (opened) {
         this.sent.link++;

@@ -32,9 +32,16 @@ export class LinkUnsupported extends Error {
   override name = 'LinkUnsupported';
 }
 
-/** The node refused the edge's authentication, or failed to prove it holds the secret. */
+/** The node refused the edge's authentication, or failed to prove it holds the secret (as HTTP's 401). */
 export class LinkAuthError extends Error {
   override name = 'LinkAuthError';
+  readonly status = 401;
+}
+
+/** The node offers the link but cannot take one now (shutting down): 503, as its HTTP API would answer. */
+export class LinkBusy extends Error {
+  override name = 'LinkBusy';
+  readonly status = 503;
 }
 
 type LinkState = 'connecting' | 'ready' | 'closed';
@@ -84,7 +91,8 @@ export class NodeLink implements StreamOwner {
     });
     req.on('response', (res) => {
       res.resume();
-      this.close(`the node answered the upgrade with HTTP ${res.statusCode}`, new LinkUnsupported(`HTTP ${res.statusCode}`));
+      const why = `the node answered the upgrade with HTTP ${res.statusCode}`;
+      this.close(why, res.statusCode === 503 ? new LinkBusy(why) : new LinkUnsupported(why));
     });
     req.on('error', (e) => this.close(e.message));
     req.end();

@@ -27,7 +27,7 @@ interface FakeNode {
 }
 
 /** A node that authenticates like the real one (unless `badProof`) and answers each REQUEST with `onRequest`. */
-async function fakeNode(opts: { onRequest?: (socket: Socket, id: number) => void; badProof?: boolean; noUpgrade?: boolean }): Promise<FakeNode> {
+async function fakeNode(opts: { onRequest?: (socket: Socket, id: number) => void; badProof?: boolean; noUpgrade?: boolean; refuseUpgrade?: string }): Promise<FakeNode> {
   const key = linkKey(TEST_SECRET);
   const received: Received[] = [];
   const sockets = new Set<Socket>();
@@ -41,6 +41,7 @@ async function fakeNode(opts: { onRequest?: (socket: Socket, id: number) => void
       state.upgrades++;
       sockets.add(socket);
       socket.on('error', () => undefined);
+      if (opts.refuseUpgrade) return void socket.end(`HTTP/1.1 ${opts.refuseUpgrade}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
       socket.write('HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: abq-link/1\r\n\r\n');
       const nonce = newNonce();
       socket.write(encodeFrame(FrameType.HELLO, 0, helloPayload(nonce)));
@@ -150,6 +151,14 @@ describe('edge node links against a scripted node', () => {
     expect(await links.open(node.url, 'node:f', BODY, undefined)).toBeUndefined();
     expect(links.isUp(node.url)).toBe(false);
     expect(createNodeLinks(TEST_SECRET).open('https://example.invalid', 'node:t', BODY, undefined)).toBeUndefined();
+  });
+
+  it('reads a 503 to the upgrade (a node shutting down) as busy, not as "no link"', async () => {
+    node = await fakeNode({ refuseUpgrade: '503 Service Unavailable' });
+    links = createNodeLinks(TEST_SECRET);
+    await expect(links.open(node.url, 'node:f', BODY, undefined)).rejects.toMatchObject({ name: 'LinkBusy', status: 503 });
+    await expect(links.open(node.url, 'node:f', BODY, undefined)).rejects.toMatchObject({ status: 503 });
+    expect(node.upgrades).toBe(2);
   });
 
   it('refuses a node that cannot prove it holds the secret', async () => {

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import '../../../shared/auth/node.ts';
 import { createNodeApp, type NodeApp } from '../../../gpu-node/server/app.ts';
-import { attachNodeLink } from '../../../gpu-node/server/link/link-server.ts';
+import { attachNodeLink, type NodeLinkServer } from '../../../gpu-node/server/link/link-server.ts';
 import { answerChallenge, linkKey, readHello, verifyNodeProof } from '../../../edge/link/auth.ts';
 import { encodeFrame, encodeTextFrame, encodeU32Frame, FrameType, readDone, readError, readToken, STREAM_WINDOW_TOKENS } from '../../../edge/link/frames.ts';
 import { scriptedBackend, TEST_SECRET } from '../../edge/helpers/fixtures.ts';
@@ -25,6 +25,7 @@ describe('gpu-node link endpoint (HTTP Upgrade on the node port)', () => {
   let node: NodeApp;
   let server: Server;
   let port: number;
+  let linkServer: NodeLinkServer;
   const key = linkKey(TEST_SECRET);
   const body = (extra: object = {}) => JSON.stringify({ model: 'stories260K', tokens: [1, 2], max_tokens: 4, temperature: 0, top_p: 1, top_k: 0, ...extra });
 
@@ -56,7 +57,7 @@ describe('gpu-node link endpoint (HTTP Upgrade on the node port)', () => {
     server = serve({ fetch: node.app.fetch, hostname: '127.0.0.1', port: 0 }) as Server;
     await new Promise<void>((r) => server.once('listening', () => r()));
     port = (server.address() as AddressInfo).port;
-    attachNodeLink(server, { secret: TEST_SECRET, backend: node.backend, modelIds: ['stories260K'], metrics: node.metrics });
+    linkServer = attachNodeLink(server, { secret: TEST_SECRET, backend: node.backend, modelIds: ['stories260K'], metrics: node.metrics });
   });
 
   afterAll(() => {
@@ -184,5 +185,19 @@ describe('gpu-node link endpoint (HTTP Upgrade on the node port)', () => {
     await expect(RawLink.open(port, 'GET /v1/other HTTP/1.1\r\nhost: x\r\nconnection: Upgrade\r\nupgrade: websocket\r\n\r\n')).rejects.toThrow(/400/);
     await expect(RawLink.open(port, 'GET /v1/link HTTP/1.1\r\nhost: x\r\nconnection: Upgrade\r\nupgrade: h2c\r\n\r\n')).rejects.toThrow(/400/);
     await stillServesHttp();
+  });
+
+  it('at shutdown lets running generations finish, closes idle links and refuses new ones with 503 (runs last)', async () => {
+    const idle = await ready();
+    const busy = await ready();
+    busy.send(encodeTextFrame(FrameType.REQUEST, 1, body({ max_tokens: 40 })));
+    await busy.next(FrameType.TOKEN, 1);
+    const closed = linkServer.close(10_000);
+    expect(await idle.closeReason()).toBe('the node is shutting down');
+    await expect(RawLink.open(port)).rejects.toThrow(/503/);
+    expect(readDone((await busy.next(FrameType.DONE, 1))!.payload).completionTokens).toBe(40);
+    expect(await busy.closeReason()).toBe('the node is shutting down');
+    await closed;
+    expect(linkServer.connections).toBe(0);
   });
 });
