@@ -31,7 +31,7 @@ import { machineLine, replaceBenchSection } from './lib/bench-doc.ts';
 import { verifyRequest, SIGNATURE_HEADER } from '../shared/auth/index.ts';
 import { ROOT, startChild } from './edge-bench/processes.ts';
 import { poolRuns, runLoad, timeToFirstByte, type LoadResult, type LoadSpec } from './edge-bench/measure.ts';
-import { processCpuSeconds, selfCpuSeconds } from './edge-bench/cpu.ts';
+import { processCpuSeconds, processRunQueueWaitSeconds, selfCpuSeconds } from './edge-bench/cpu.ts';
 import { sectionMarkdown, type Measured, type PathResult } from './edge-bench/report.ts';
 import { cpuAccountMarkdown } from './edge-bench/cpu-account.ts';
 
@@ -111,24 +111,34 @@ async function measure(nodeScript: string, nodeArgs: string[], rate: number, ttf
     for (const spec of Object.values(paths)) await runLoad({ ...spec, rate, seconds: WARMUP_SECONDS, connections: CONNECTIONS });
     const loadBefore = os.loadavg()[0];
     const runs: Record<PathKey, LoadResult[]> = { direct: [], bare: [], viaEdgeHttp: [], viaEdge: [] };
-    const cpu: Record<PathKey, number[]> = { direct: [0, 0, 0], bare: [0, 0, 0], viaEdgeHttp: [0, 0, 0], viaEdge: [0, 0, 0] };
+    // Per path: CPU seconds of the load generator, the hop and the node, then their run-queue waits.
+    const cpu: Record<PathKey, number[]> = { direct: Array(6).fill(0), bare: Array(6).fill(0), viaEdgeHttp: Array(6).fill(0), viaEdge: Array(6).fill(0) };
     const roundSeconds = SECONDS / ROUNDS;
     for (let round = 0; round < ROUNDS; round++) {
       for (const key of PATH_KEYS) {
         const spec = paths[key];
-        const sample = () => [selfCpuSeconds(), spec.hopPid ? processCpuSeconds(spec.hopPid) : 0, processCpuSeconds(node.proc.pid!)];
+        const sample = () => [
+          selfCpuSeconds(), spec.hopPid ? processCpuSeconds(spec.hopPid) : 0, processCpuSeconds(node.proc.pid!),
+          processRunQueueWaitSeconds(process.pid), spec.hopPid ? processRunQueueWaitSeconds(spec.hopPid) : 0, processRunQueueWaitSeconds(node.proc.pid!),
+        ];
         let before: number[] = [];
         // Snapshot once the requests are made (the direct path's signatures), so that is not counted.
         runs[key].push(await runLoad({ ...spec, rate, seconds: roundSeconds, connections: CONNECTIONS, onStart: () => (before = sample()) }));
         const after = sample();
-        for (let i = 0; i < 3; i++) cpu[key][i] += after[i] - before[i];
+        for (let i = 0; i < 6; i++) cpu[key][i] += after[i] - before[i];
       }
     }
     const loadAfter = os.loadavg()[0];
     const result = (key: keyof typeof runs): PathResult => {
       const load = poolRuns(runs[key], SECONDS);
       const us = (s: number) => (s / Math.max(1, load.times.length)) * 1e6;
-      return { load, cpu: { loadgen: us(cpu[key][0]), hop: paths[key].hopPid ? us(cpu[key][1]) : NaN, node: us(cpu[key][2]) } };
+      const hop = paths[key].hopPid !== undefined;
+      const c = cpu[key];
+      return {
+        load,
+        cpu: { loadgen: us(c[0]), hop: hop ? us(c[1]) : NaN, node: us(c[2]) },
+        runQueueWait: { loadgen: us(c[3]), hop: hop ? us(c[4]) : NaN, node: us(c[5]) },
+      };
     };
     const ttfbDirect = await timeToFirstByte(`${node.url}/v1/generate`, directBody(16), () => ({ [SIGNATURE_HEADER]: signSync('POST', '/v1/generate', directBody(16)) }), ttfbCount);
     const ttfbEdge = await timeToFirstByte(`${edge.url}/v1/completions`, edgeBody(true, 16), () => ({ authorization: `Bearer ${KEY}` }), ttfbCount);

@@ -24,3 +24,17 @@ export function selfCpuSeconds(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
 }
+
+/**
+ * Seconds a process's main thread (where its JavaScript runs) has spent ready to run but waiting
+ * for a core, from /proc/<pid>/schedstat (nanoseconds; the second field); NaN without it. On a
+ * machine with fewer cores than busy processes this is where latency tails come from: each hop
+ * must be scheduled before it can pass a request on.
+ */
+export function processRunQueueWaitSeconds(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e9;
+  } catch {
+    return NaN;
+  }
+}

@@ -13,6 +13,8 @@ export interface CpuPerRequest {
 export interface PathResult {
   load: LoadResult;
   cpu: CpuPerRequest;
+  /** Microseconds per request each process's main thread waited for a core (/proc/<pid>/schedstat). */
+  runQueueWait: CpuPerRequest;
 }
 
 export interface Measured {
@@ -82,6 +84,19 @@ export function sectionMarkdown(title: string, m: Measured, targets: boolean): s
     ...(targets
       ? [`Targets (p50 <= ${TARGET_P50_MS} ms, p99 <= ${TARGET_P99_MS} ms added at 1,000 req/s${m.rate === 1000 ? '' : `; this run offered ${m.rate} req/s`}): node link ${verdicts(m.viaEdge)}; HTTP hop ${verdicts(m.viaEdgeHttp)}.`, '']
       : []),
+    'Where the tail comes from: per request, how long each process\'s main thread was ready to run but waited for a core (run-queue wait, /proc/<pid>/schedstat, summed over the timed runs), and the share of requests slower than the direct path\'s p50 + 2 ms:',
+    '',
+    '| path | run-queue wait us/req load generator | edge or hop | node | all three | requests over direct p50 + 2 ms |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...(
+      [['direct to node', m.direct], ['bare hop', m.bare], ['via edge, HTTP hop', m.viaEdgeHttp], ['via edge, node link', m.viaEdge]] as const
+    ).map(([name, p]) => {
+      const w = p.runQueueWait;
+      const all = w.loadgen + (Number.isFinite(w.hop) ? w.hop : 0) + w.node;
+      const slow = p.load.times.filter((t) => t > m.direct.load.p50 + TARGET_P99_MS).length / Math.max(1, p.load.times.length);
+      return `| ${name} | ${us(w.loadgen)} | ${us(w.hop)} | ${us(w.node)} | ${us(all)} | ${(slow * 100).toFixed(2)}% |`;
+    }),
+    '',
     `SSE time to first byte (stream: true, max_tokens 16, ${m.ttfbDirect.length} sequential requests): direct p50 ${ms(p50(m.ttfbDirect))} / p99 ${ms(p99(m.ttfbDirect))} ms; ${ttfb('via edge, node link', m.ttfbEdge)}; ${ttfb('via edge, HTTP hop', m.ttfbEdgeHttp)}.`,
     '',
   ];
