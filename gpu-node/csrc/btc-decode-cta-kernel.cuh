@@ -8,9 +8,10 @@
 //   warp w  = K pairs [w * pairsPerWarp, (w + 1) * pairsPerWarp) of that tile
 //   sacc    = shared u32 [M][16][G]: every warp adds its flushed group sums here (shared atomics on
 //             integers: exact, so the result does not depend on the warps' order)
-//   then    = the CTA applies the group epilogue straight from sacc (Linear's decode path), or stores
-//             sacc to acc for callers that run their own epilogue (the engine's deferred prep, the
-//             checks' integer path). acc is never read here, and every entry of the tile is stored.
+//   then    = the CTA applies the group epilogue straight from sacc: fp16 outputs (Linear's decode path)
+//             or the engine's f32 outputs with the residual added (finishF32); otherwise it stores sacc
+//             to acc for callers that run their own epilogue (the checks' integer path, the engine's
+//             deferred prep). acc is never read here, and every entry of the tile is stored.
 //
 // Why: the split-K decode kernel spreads a tile's K over CTAs that meet in global memory: integer
 // atomics into acc, a fence, an arrival counter, and the last CTA's epilogue reading acc back through
@@ -151,6 +152,17 @@ __global__ void __launch_bounds__(kBtcThreads, P <= 4 ? 3 : 2) btcDecodeCtaKerne
   __syncthreads();
 
   const int nBase = kDecodeTileN * wTile;
+  if (a.finishF32) {  // the engine's decode path: f32 outputs (+ residual) from the shared sums, acc untouched
+    const EpiF32Args& e = a.epi32;
+    const int actGroups = (e.k + e.actGroup - 1) / e.actGroup;
+    for (int i = threadIdx.x; i < a.m * kDecodeTileN; i += kBtcThreads) {
+      const int row = i / kDecodeTileN, col = nBase + i % kDecodeTileN;
+      if (col >= a.n) continue;
+      const uint32_t* sums = sacc + i * a.groups;
+      e.y[static_cast<size_t>(row) * e.n + col] = epilogueF32With(e, a.groups, actGroups, row, col, [&](int gr) { return sums[gr]; });
+    }
+    return;
+  }
   if (a.fuseEpilogue) {  // Linear's decode path: fp16 outputs straight from the shared sums
     const int groups = (a.epi.k + a.epi.groupSize - 1) / a.epi.groupSize;
     const int actGroups = (a.epi.k + a.epi.actGroup - 1) / a.epi.actGroup;

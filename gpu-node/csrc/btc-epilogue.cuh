@@ -5,6 +5,8 @@
 #include <cuda_fp16.h>
 #include <cstdint>
 
+#include "epilogue-f32-args.h"
+
 namespace abq {
 
 struct EpilogueArgs {
@@ -46,6 +48,33 @@ __device__ __forceinline__ void epilogueOutput(const EpilogueArgs& e, int row, i
     e.acc[idx * groups + g] = 0;  // ready for the next call's atomics: no memset launch
   }
   epilogueStore(e, row, col, y);
+}
+
+/**
+ * Output (row, col) of the engine's f32 epilogue (epilogue-f32-args.h) with group g's accumulator from accAt(g):
+ *   y[m, n] = f32(sum_g s_x[m, ag] s_w[n, g] (acc_g - z_w Sx_g[m] - z_x Sw_g[n] + K_g z_x z_w))  (+ bias[n]) (+ residual[m, n])
+ * with the sum in f64, as the reference.
+ */
+template <typename AccAt>
+__device__ __forceinline__ float epilogueF32With(const EpiF32Args& e, int groups, int actGroups, int row, int col, AccAt accAt) {
+  double y = 0;
+  for (int g = 0; g < groups; g++) {
+    const int kg = min(e.k, (g + 1) * e.groupSize) - g * e.groupSize;
+    const int ag = actGroups == 1 ? 0 : (g * e.groupSize) / e.actGroup;
+    const uint32_t zx = e.xZeros[static_cast<size_t>(row) * actGroups + ag];
+    const size_t wi = static_cast<size_t>(col) * groups + g;
+    const uint32_t zw = e.wZeros[wi];
+    const uint32_t acc = accAt(g);
+    // Exact in wrapping u32: the true value sum_k (x - zx)(w - zw) fits in int32.
+    const uint32_t bracket = acc - zw * e.xSums[static_cast<size_t>(row) * groups + g] - zx * e.wSums[wi] +
+                             static_cast<uint32_t>(kg) * zx * zw;
+    y += static_cast<double>(e.xScales[static_cast<size_t>(row) * actGroups + ag]) * static_cast<double>(e.wScales[wi]) *
+         static_cast<double>(static_cast<int32_t>(bracket));
+  }
+  float v = static_cast<float>(y);
+  if (e.bias) v = __fadd_rn(v, e.bias[col]);
+  if (e.residual) v = __fadd_rn(v, e.residual[static_cast<size_t>(row) * e.n + col]);
+  return v;
 }
 
 }  // namespace abq

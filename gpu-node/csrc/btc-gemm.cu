@@ -259,6 +259,12 @@ void btcAccumulate(const BtcProblem& pr, const BtcPlan& plan, cudaStream_t strea
     size_t smem = 0;
     if (plan.decodeCta) {  // one CTA per 16-output tile; pairsPerSplit = K pairs per warp
       args.pairsPerSplit = plan.splits;
+      if (plan.skipEpilogue && pr.finishF32) {
+        if (ceilDiv(pr.finishF32->k, pr.finishF32->groupSize) != groups || pr.finishF32->n != pr.n || pr.finishF32->m != pr.m)
+          throw AbqError("btcAccumulate: the f32 epilogue's shape differs from the problem's");
+        args.finishF32 = 1;
+        args.epi32 = *pr.finishF32;
+      }
       dgrid = dim3(wTiles);
       smem = static_cast<size_t>(pr.m) * 2 * kTileN * groups * sizeof(uint32_t);
     }

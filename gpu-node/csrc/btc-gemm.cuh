@@ -27,6 +27,8 @@ struct BtcProblem {
   unsigned* counters;       // [ceil(N / 64)] CTA arrival counters for the fused epilogue, zero on entry
   EpilogueArgs epi;         // the epilogue the kernel applies itself when the plan fuses it
   const uint32_t* wrows = nullptr;  // weight plane rows for the tiled kernel (btcWeightRows), large M only
+  const EpiF32Args* finishF32 = nullptr;  // with skipEpilogue: the CTA-local decode kernel writes these f32
+                                          // outputs itself (acc untouched); other kernels ignore it
 };
 
 /** Which kernel and launch the dispatch table picks; `name` is printed by the benchmark. */

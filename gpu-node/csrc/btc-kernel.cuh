@@ -52,6 +52,8 @@ struct BtcArgs {
   unsigned* counters;        // [gridDim.y] arrivals per n-range; the last CTA resets its counter
   int fuseEpilogue;          // 1: the last CTA of each n-range applies the epilogue (decode)
   EpilogueArgs epi;
+  int finishF32;             // 1: the CTA-local decode kernel applies epi32 (f32 outputs) instead of storing acc
+  EpiF32Args epi32;
 };
 
 template <int P,   // weight bits = number of B fragments per chunk (1..8)

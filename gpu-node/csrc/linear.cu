@@ -217,7 +217,8 @@ void Linear::forward(const __half* x, int m, __half* y, cudaStream_t stream, For
   copy(debug->actSums, xSums_, static_cast<size_t>(m) * groups_);
 }
 
-void Linear::accumulateExternal(const uint32_t* xPlanes, int m, uint32_t* acc, cudaStream_t stream) const {
+bool Linear::accumulateExternal(const uint32_t* xPlanes, int m, uint32_t* acc, cudaStream_t stream,
+                                const EpiF32Args* finish) const {
   if (a16_) throw AbqError("Linear.accumulateExternal " + shapeText(m) + ": weight-only layers take fp16 activations (multiply)");
   if (m < 1) throw AbqError("Linear.accumulateExternal: M must be >= 1, got " + std::to_string(m));
   EpilogueArgs e{m, spec_.n, spec_.k, groupSize_, actGroup_, acc, nullptr, nullptr, nullptr, wScales_, wZeros_, wSums_, bias_, nullptr};
@@ -227,7 +228,9 @@ void Linear::accumulateExternal(const uint32_t* xPlanes, int m, uint32_t* acc, c
   plan.skipEpilogue = true;
   ensureWeightRows(plan, stream);
   pr.wrows = wRows_;
+  pr.finishF32 = plan.decodeCta ? finish : nullptr;
   btcAccumulate(pr, plan, stream);
+  return pr.finishF32 != nullptr;
 }
 
 void Linear::prepareFor(int maxM, cudaStream_t stream) const {

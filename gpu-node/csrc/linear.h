@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "epilogue-f32-args.h"
+
 namespace abq {
 
 struct BtcPlan;
@@ -80,9 +82,11 @@ class Linear {
    * A1..8 only: integer accumulators u32 [M][N][G] into `acc` (zero on entry; the caller's epilogue
    * zeroes it again) from activation planes u32 [q][M][wordsPad()] in quantize()'s layout: the decode,
    * split-K or tiled kernel by the plan (the tiled kernel then stores its group sums), no epilogue, and
-   * no workspace of this layer.
+   * no workspace of this layer. With `finish`, a plan that can finish the outputs inside the GEMV (the
+   * CTA-local decode kernel) writes finish->y itself, leaves acc untouched and returns true.
    */
-  void accumulateExternal(const uint32_t* xPlanes, int m, uint32_t* acc, cudaStream_t stream) const;
+  bool accumulateExternal(const uint32_t* xPlanes, int m, uint32_t* acc, cudaStream_t stream,
+                          const EpiF32Args* finish = nullptr) const;
   /** Builds the tiled kernel's weight rows the first time a plan needs them (lazily: decode-only layers never pay). */
   void ensureWeightRows(const BtcPlan& plan, cudaStream_t stream) const;
   /**

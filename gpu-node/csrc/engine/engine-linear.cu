@@ -3,12 +3,19 @@
 #include "cuda-check.cuh"
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace abq::engine {
 namespace {
 
 int words32(int k) { return (k + 31) / 32; }
 int effGroup(int k, int g) { return g <= 0 || g >= k ? k : g; }
+
+// ABQ_ENGINE_GEMV_EPILOGUE=0: decode GEMVs leave their epilogue to the next kernel as before (A/B runs).
+bool gemvEpilogueEnabled() {
+  static const bool on = [] { const char* v = std::getenv("ABQ_ENGINE_GEMV_EPILOGUE"); return !(v && v[0] == '0'); }();
+  return on;
+}
 
 bool sameSpec(const HostLinear& a, const HostLinear& b) {
   if (a.kind != b.kind || a.spec.k != b.spec.k || (a.bias == nullptr) != (b.bias == nullptr)) return false;
@@ -170,9 +177,10 @@ void EngineLinear::forward(const PrepSource& src, int m, float* y, const float* 
       t.wordsPad = packed_->wordsPad();
       t.planes = ws.planes; t.scales = ws.scales; t.zeros = ws.zeros; t.sums = ws.sums;
       prepActivations(s, t, mc, stream);
-      packed_->accumulateExternal(ws.planes, mc, ws.acc, stream);
       EpiF32Args e{mc, n_, k_, packed_->groupSizeEff(), packed_->actGroupEff(), ws.acc, ws.scales, ws.zeros, ws.sums,
                    packed_->weightScales(), packed_->weightZeros(), packed_->weightSums(), packed_->bias(), yc, rc};
+      // Decode: the CTA-local GEMV finishes its outputs itself (no deferred epilogue, acc untouched).
+      if (packed_->accumulateExternal(ws.planes, mc, ws.acc, stream, gemvEpilogueEnabled() ? &e : nullptr)) continue;
       if (deferOk) {
         defer->kind = kPendingBtc; defer->e = e;
         defer->groups = (k_ + e.groupSize - 1) / e.groupSize;  // as epilogueF32 computes them

@@ -4,32 +4,19 @@
 //   y = f32(y) (+ bias[n]) (+ residual[m, n])                                                (f32 adds, as the reference)
 // The accumulators read are zeroed so the next split-K accumulate starts from 0.
 #pragma once
+#include "btc-epilogue.cuh"
 #include "ops.cuh"
 
 namespace abq::engine {
 
 __device__ __forceinline__ float epilogueF32At(const EpiF32Args& e, int groups, int actGroups, int row, int col,
                                                bool zero = true) {
-  const size_t idx = static_cast<size_t>(row) * e.n + col;
-  double y = 0;
-  for (int g = 0; g < groups; g++) {
-    const int kg = min(e.k, (g + 1) * e.groupSize) - g * e.groupSize;
-    const int ag = actGroups == 1 ? 0 : (g * e.groupSize) / e.actGroup;
-    const uint32_t zx = e.xZeros[static_cast<size_t>(row) * actGroups + ag];
-    const size_t wi = static_cast<size_t>(col) * groups + g;
-    const uint32_t zw = e.wZeros[wi];
-    const uint32_t acc = e.acc[idx * groups + g];
-    if (zero) e.acc[idx * groups + g] = 0;
-    // Exact in wrapping u32: the true value sum_k (x - zx)(w - zw) fits in int32.
-    const uint32_t bracket = acc - zw * e.xSums[static_cast<size_t>(row) * groups + g] - zx * e.wSums[wi] +
-                             static_cast<uint32_t>(kg) * zx * zw;
-    y += static_cast<double>(e.xScales[static_cast<size_t>(row) * actGroups + ag]) * static_cast<double>(e.wScales[wi]) *
-         static_cast<double>(static_cast<int32_t>(bracket));
-  }
-  float v = static_cast<float>(y);
-  if (e.bias) v = __fadd_rn(v, e.bias[col]);
-  if (e.residual) v = __fadd_rn(v, e.residual[idx]);
-  return v;
+  uint32_t* acc = e.acc + (static_cast<size_t>(row) * e.n + col) * groups;
+  return abq::epilogueF32With(e, groups, actGroups, row, col, [&](int g) {
+    const uint32_t v = acc[g];
+    if (zero) acc[g] = 0;
+    return v;
+  });
 }
 
 /**

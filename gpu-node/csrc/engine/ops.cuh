@@ -5,18 +5,13 @@
 #include <cuda_runtime.h>
 #include <cstdint>
 
+#include "epilogue-f32-args.h"
+
 namespace abq::engine {
 
-// ---- epilogue-f32.cu: integer accumulators -> f32 outputs (+ residual) ----
-struct EpiF32Args {
-  int m, n, k, groupSize, actGroup;
-  uint32_t* acc;  // [M][N][G], zeroed after reading
-  const float* xScales; const uint8_t* xZeros; const uint32_t* xSums;
-  const float* wScales; const uint8_t* wZeros; const uint32_t* wSums;
-  const float* bias;
-  float* y;              // [M][N]
-  const float* residual; // [M][N] added after rounding (may alias y), or nullptr
-};
+// ---- epilogue-f32.cu: integer accumulators -> f32 outputs (+ residual); the arguments and the f64
+// formula live beside the kernels (epilogue-f32-args.h, btc-epilogue.cuh) because the decode GEMV applies them too ----
+using abq::EpiF32Args;
 
 // A linear layer's output left unfinished so that the next layer's input preparation finishes it (few
 // rows only: at decode the epilogue's own launch cost more than its work). The prep then computes the
