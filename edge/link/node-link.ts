@@ -63,6 +63,7 @@ export class NodeLink implements StreamOwner {
   private resolveReady!: () => void;
   private rejectReady!: (e: Error) => void;
   private socket: Socket | undefined;
+  private readonly request: http.ClientRequest;
   private readonly decoder = new FrameDecoder(MAX_NODE_FRAME_BYTES);
   private readonly streams = new Map<number, LinkStream>();
   private lastId = 0;
@@ -71,6 +72,7 @@ export class NodeLink implements StreamOwner {
   private edgeNonce: Buffer | undefined;
   private closeReason = 'the node closed the connection';
   private finished = false;
+  private upgraded = false;
   private readonly uncorkLater = () => this.uncork();
   private readonly timer: ReturnType<typeof setTimeout>;
 
@@ -81,7 +83,7 @@ export class NodeLink implements StreamOwner {
     });
     this.ready.catch(() => undefined); // callers await it; an unobserved failure is not an error here
     this.timer = setTimeout(() => this.close(`no link handshake within ${HANDSHAKE_TIMEOUT_MS} ms`), HANDSHAKE_TIMEOUT_MS);
-    const req = http.request({ host: opts.host, port: opts.port, path: LINK_PATH, agent: false, headers: { connection: 'Upgrade', upgrade: LINK_PROTOCOL } });
+    const req = (this.request = http.request({ host: opts.host, port: opts.port, path: LINK_PATH, agent: false, headers: { connection: 'Upgrade', upgrade: LINK_PROTOCOL } }));
     req.on('upgrade', (res, socket, head) => {
       if (res.headers.upgrade?.toLowerCase() !== LINK_PROTOCOL) {
         socket.destroy();
@@ -121,6 +123,7 @@ export class NodeLink implements StreamOwner {
     clearTimeout(this.timer);
     const s = this.socket;
     if (s && !s.destroyed) s.destroy();
+    else if (!this.upgraded) this.request.destroy(); // still connecting or upgrading (handshake timeout, shutdown)
     this.rejectReady(readyError); // no-op once resolved
     const open = [...this.streams.values()];
     this.streams.clear();
@@ -147,6 +150,8 @@ export class NodeLink implements StreamOwner {
   // ---- internals ----
 
   private attach(socket: Socket, head: Buffer): void {
+    if (this.finished) return void socket.destroy(); // closed while the upgrade was under way
+    this.upgraded = true;
     this.socket = socket;
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 10_000);
