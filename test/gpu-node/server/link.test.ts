@@ -18,6 +18,7 @@ import { scriptedBackend, TEST_SECRET } from '../../edge/helpers/fixtures.ts';
 import { signRequestNode } from '../../../edge/node-sign.ts';
 import { SIGNATURE_HEADER } from '../../../shared/auth/index.ts';
 import { RawLink } from './helpers/raw-link.ts';
+import { createNodeLinks } from '../../../edge/link/node-links.ts';
 
 const TOKENS = Array.from({ length: 600 }, (_, i) => 10 + (i % 50));
 
@@ -185,6 +186,25 @@ describe('gpu-node link endpoint (HTTP Upgrade on the node port)', () => {
     await expect(RawLink.open(port, 'GET /v1/other HTTP/1.1\r\nhost: x\r\nconnection: Upgrade\r\nupgrade: websocket\r\n\r\n')).rejects.toThrow(/400/);
     await expect(RawLink.open(port, 'GET /v1/link HTTP/1.1\r\nhost: x\r\nconnection: Upgrade\r\nupgrade: h2c\r\n\r\n')).rejects.toThrow(/400/);
     await stillServesHttp();
+  });
+
+  it("carries a stream longer than the window to the edge's reader (credit granted as it reads), beside short ones", async () => {
+    const links = createNodeLinks(TEST_SECRET);
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      const long = (await links.open(url, 'node:t', body({ max_tokens: TOKENS.length }), undefined))!;
+      const short = (await links.open(url, 'node:t', body({ max_tokens: 3 }), undefined))!;
+      const read = async (it: AsyncIterable<{ token: number }>) => {
+        const out: number[] = [];
+        for await (const t of it) out.push(t.token);
+        return out;
+      };
+      const [a, b] = await Promise.all([read(long), read(short)]);
+      expect(a).toEqual(TOKENS);
+      expect(b).toEqual(TOKENS.slice(0, 3));
+    } finally {
+      links.close();
+    }
   });
 
   it('at shutdown lets running generations finish, closes idle links and refuses new ones with 503 (runs last)', async () => {
