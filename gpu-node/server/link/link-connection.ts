@@ -51,6 +51,7 @@ export class LinkConnection implements GenerationOwner {
   private highestId = 0;
   private corked = false;
   private draining: Promise<void> | undefined;
+  private drained: (() => void) | undefined;
   private closing = false;
   private readonly authTimer: ReturnType<typeof setTimeout>;
   private readonly uncorkLater = () => this.uncork();
@@ -119,12 +120,13 @@ export class LinkConnection implements GenerationOwner {
 
   writable(): Promise<void> | undefined {
     if (!this.socket.writableNeedDrain || this.state === 'closed') return undefined;
-    this.draining ??= new Promise<void>((resolve) =>
-      this.socket.once('drain', () => {
-        this.draining = undefined;
+    this.draining ??= new Promise<void>((resolve) => {
+      this.drained = () => {
+        this.draining = this.drained = undefined;
         resolve();
-      }),
-    );
+      };
+      this.socket.once('drain', this.drained);
+    });
     return this.draining;
   }
 
@@ -205,6 +207,7 @@ export class LinkConnection implements GenerationOwner {
     const running = [...this.streams.values()];
     this.streams.clear();
     for (const g of running) g.cancel(); // the edge is gone: stop generating for it
+    this.drained?.(); // generations waiting for the socket to drain: it never will
     this.opts.onClosed(this);
   }
 
