@@ -11,6 +11,7 @@ import { readSse, type ByteSource } from '../lib/sse-reader.ts';
 import type { GenerateRequest, GeneratedToken, InferenceBackend } from './backend.ts';
 import { NODE_GENERATE_PATH, type NodeGenerateBody, type NodeTokenEvent, type NodeWholeAnswer } from './node-protocol.ts';
 import type { NodeLinkTransport } from '../link/node-links.ts';
+import type { LinkStream } from '../link/link-stream.ts';
 
 /**
  * Non-streamed requests up to this many tokens are fetched in one piece (`stream: false`): one write
@@ -78,7 +79,7 @@ export class RemoteNodeBackend implements InferenceBackend {
     return this.opts.supports(model);
   }
 
-  async *generate(req: GenerateRequest): AsyncGenerator<GeneratedToken> {
+  generate(req: GenerateRequest): AsyncIterable<GeneratedToken> {
     const body: NodeGenerateBody = {
       model: req.model,
       tokens: req.tokens,
@@ -91,24 +92,48 @@ export class RemoteNodeBackend implements InferenceBackend {
     if (req.stop) body.stop = req.stop;
     if (req.logprobs) body.logprobs = true;
     const link = this.opts.link;
-    if (link) {
-      let opened;
-      try {
-        const o = link.open(this.opts.url, this.id, JSON.stringify(body), req.signal);
-        opened = o instanceof Promise ? await o : o;
-      } catch (e) {
-        if (req.signal?.aborted) throw e;
-        // Link errors with a status (401 refused, 503 shutting down) mean what the HTTP status would.
-        const status = (e as { status?: number }).status;
-        throw new NodeError(`node ${this.id} ${status === undefined ? 'unreachable' : 'refused the link'}: ${(e as Error).message}`, this.id, true, status);
-      }
-      if (opened) {
-        this.sent.link++;
-        // The link sends tokens as they come in either case: `stream: false` saves nothing there.
-        yield* opened;
-        return;
-      }
+    return link ? { [Symbol.asyncIterator]: () => this.overLink(link, req, body) } : this.overHttp(req, body);
+  }
+
+  /**
+   * Over the link when the node offers it. With the link up, the link's stream itself is the
+   * iterator (no generator in between: one fewer promise chain per token and per request); while
+   * the link connects, a generator waits for it; a node without the link is reached over HTTP.
+   */
+  private overLink(link: NodeLinkTransport, req: GenerateRequest, body: NodeGenerateBody): AsyncIterator<GeneratedToken> {
+    let opened;
+    try {
+      opened = link.open(this.opts.url, this.id, JSON.stringify(body), req.signal);
+    } catch (e) {
+      const error = this.linkError(e, req);
+      return { next: () => Promise.reject(error), return: () => Promise.resolve({ done: true, value: undefined }) };
     }
+    if (opened instanceof Promise) return this.afterConnect(opened, req, body);
+    if (!opened) return this.overHttp(req, body);
+    this.sent.link++;
+    return opened;
+  }
+
+  private async *afterConnect(opening: Promise<LinkStream | undefined>, req: GenerateRequest, body: NodeGenerateBody): AsyncGenerator<GeneratedToken> {
+    let opened;
+    try {
+      opened = await opening;
+    } catch (e) {
+      throw this.linkError(e, req);
+    }
+    if (!opened) return yield* this.overHttp(req, body);
+    this.sent.link++;
+    yield* opened;
+  }
+
+  /** A link that could not be opened fails as HTTP would: with a status (401 refused, 503 shutting down) or as unreachable. */
+  private linkError(e: unknown, req: GenerateRequest): unknown {
+    if (req.signal?.aborted) return e;
+    const status = (e as { status?: number }).status;
+    return new NodeError(`node ${this.id} ${status === undefined ? 'unreachable' : 'refused the link'}: ${(e as Error).message}`, this.id, true, status);
+  }
+
+  private async *overHttp(req: GenerateRequest, body: NodeGenerateBody): AsyncGenerator<GeneratedToken> {
     this.sent.http++;
     const whole = req.wholeAnswer === true && req.maxTokens <= WHOLE_ANSWER_MAX_TOKENS;
     if (whole) body.stream = false;

@@ -49,21 +49,29 @@ type Attempt = { ok: true; first: GeneratedToken | undefined; it: AsyncIterator<
 async function firstToken(backend: InferenceBackend, req: DispatchRequest, controller: AbortController, timeoutMs: number): Promise<Attempt> {
   const { model, tokens, sampling, maxTokens, stop, logprobs, wholeAnswer } = req;
   const it = backend.generate({ model, tokens, sampling, maxTokens, stop, logprobs, wholeAnswer, signal: controller.signal })[Symbol.asyncIterator]();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      controller.abort();
-      reject(new NodeError(`${backend.id} sent no token within ${timeoutMs} ms`, backend.id, true));
-    }, timeoutMs);
-  });
   try {
-    const r = await Promise.race([it.next(), timeout]);
+    // One promise settled by whichever comes first, the first token or the timeout (a Promise.race
+    // of two would allocate a timeout promise, the race's and its reactions on every attempt).
+    const r = await new Promise<IteratorResult<GeneratedToken>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        controller.abort();
+        reject(new NodeError(`${backend.id} sent no token within ${timeoutMs} ms`, backend.id, true));
+      }, timeoutMs);
+      it.next().then(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (e: unknown) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
+    });
     return { ok: true, first: r.done ? undefined : r.value, it };
   } catch (error) {
     void it.return?.()?.catch(() => undefined);
     return { ok: false, error };
-  } finally {
-    clearTimeout(timer);
   }
 }
 
