@@ -35,19 +35,19 @@ namespace abq {
 
 constexpr int kDecodeTileN = 2 * kTileN;  // outputs per warp (one A fragment)
 
-template <int P,   // weight bits (1..8)
-          int R>   // activation plane columns per token (1, 2, 4, 8)
-__global__ void __launch_bounds__(kBtcThreads, P <= 4 ? 3 : 2) btcDecodeKernel(const BtcArgs a) {
+/**
+ * One warp's share of a decode product: the 16 outputs of n-tiles t0 and t0 + 1 over K pairs
+ * [pairBegin, pairEnd). Streams the weights (2 P uint4 per lane per pair, one pair of lookahead where
+ * the registers allow), runs the MMAs, and at each weight-group boundary and at the end calls
+ * add(token, out, group, value) for every nonzero per-token sum (out: output within the 16, 0..15).
+ * Calls pdlWait() once, after the first weight loads are in flight, in every lane (an empty range too).
+ */
+template <int P, int R, typename Add>
+__device__ __forceinline__ void decodeWarpAccumulate(const BtcArgs& a, int t0, bool has1, int pairBegin, int pairEnd,
+                                                     Add add) {
   static_assert(P >= 1 && P <= 8 && (R == 1 || R == 2 || R == 4 || R == 8), "1..8 weight bits, R a power of two <= 8");
-  pdlLaunchDependents();  // PDL (pdl.h): the next kernel may launch; this one waits after its first weight loads
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int lane = threadIdx.x % 32;
   const int g = lane / 4, t = lane % 4;
-  const int wTile = blockIdx.y * kBtcWarps + warp;  // 16-output tile: n-tiles 2 wTile, 2 wTile + 1
-  const int t0 = 2 * wTile, t1 = t0 + 1;
-  const bool active = t0 < a.nTiles;
-  const bool has1 = t1 < a.nTiles;
-  const int pairBegin = blockIdx.z * a.pairsPerSplit;
-  const int pairEnd = active ? min(a.kPairs, pairBegin + a.pairsPerSplit) : pairBegin;
 
   // Activation column g of this lane: token g / R, plane g % R (zero past q or M).
   const int colToken = g / R, colPlane = g % R;
@@ -59,9 +59,11 @@ __global__ void __launch_bounds__(kBtcThreads, P <= 4 ? 3 : 2) btcDecodeKernel(c
 #pragma unroll
     for (int e = 0; e < 4; e++) S[j][e] = 0;
 
+  // Lane (g, t) holds outputs g and g + 8 for columns 2t, 2t + 1: each value is shifted by its column's
+  // plane, and the columns of one token are summed in-lane, then over t with xor-shuffles (R = 4, 8).
   auto flush = [&](int group) {
 #pragma unroll
-    for (int h = 0; h < 2; h++) {  // A rows g (n-tile 2w) and g + 8 (n-tile 2w + 1)
+    for (int h = 0; h < 2; h++) {  // A rows g (n-tile t0) and g + 8 (n-tile t0 + 1)
       uint32_t v[2];
 #pragma unroll
       for (int e = 0; e < 2; e++) {  // columns 2t, 2t + 1
@@ -73,12 +75,12 @@ __global__ void __launch_bounds__(kBtcThreads, P <= 4 ? 3 : 2) btcDecodeKernel(c
         }
         v[e] = s << ((2 * t + e) % R);
       }
-      const int n = 16 * wTile + 8 * h + g;
+      const int out = 8 * h + g;
       if (R == 1) {  // every column is a token
 #pragma unroll
         for (int e = 0; e < 2; e++) {
           const int token = 2 * t + e;
-          if (token < a.m && n < a.n && v[e] != 0) atomicAdd(a.acc + (static_cast<size_t>(token) * a.n + n) * a.groups + group, v[e]);
+          if (token < a.m && v[e] != 0) add(token, out, group, v[e]);
         }
         continue;
       }
@@ -86,8 +88,7 @@ __global__ void __launch_bounds__(kBtcThreads, P <= 4 ? 3 : 2) btcDecodeKernel(c
       if (R >= 4) s += __shfl_xor_sync(kFullMask, s, 1);
       if (R == 8) s += __shfl_xor_sync(kFullMask, s, 2);
       const int token = (2 * t) / R;
-      const bool owner = (2 * t) % R == 0;
-      if (owner && token < a.m && n < a.n && s != 0) atomicAdd(a.acc + (static_cast<size_t>(token) * a.n + n) * a.groups + group, s);
+      if ((2 * t) % R == 0 && token < a.m && s != 0) add(token, out, group, s);
     }
   };
 
@@ -114,7 +115,7 @@ __global__ void __launch_bounds__(kBtcThreads, P <= 4 ? 3 : 2) btcDecodeKernel(c
     }
   };
 
-  // Weight streaming: 2 P uint4 per lane per pair (n-tiles 2w and 2w + 1); one pair of lookahead where
+  // Weight streaming: 2 P uint4 per lane per pair (n-tiles t0 and t0 + 1); one pair of lookahead where
   // the registers allow (P <= 2 within the 85 registers of 3 CTAs per SM).
   constexpr bool kLookahead = P <= 2;
   const size_t tileStride = static_cast<size_t>(a.kPairs) * P * kLanes;
@@ -152,7 +153,23 @@ __global__ void __launch_bounds__(kBtcThreads, P <= 4 ? 3 : 2) btcDecodeKernel(c
       }
     }
   }
-  if (active) flush(group);
+  if (pairBegin < pairEnd) flush(group);
+}
+
+template <int P,   // weight bits (1..8)
+          int R>   // activation plane columns per token (1, 2, 4, 8)
+__global__ void __launch_bounds__(kBtcThreads, P <= 4 ? 3 : 2) btcDecodeKernel(const BtcArgs a) {
+  pdlLaunchDependents();  // PDL (pdl.h): the next kernel may launch; this one waits after its first weight loads
+  const int wTile = blockIdx.y * kBtcWarps + threadIdx.x / 32;  // 16-output tile: n-tiles 2 wTile, 2 wTile + 1
+  const int t0 = 2 * wTile;
+  const bool active = t0 < a.nTiles;
+  const int pairBegin = blockIdx.z * a.pairsPerSplit;
+  const int pairEnd = active ? min(a.kPairs, pairBegin + a.pairsPerSplit) : pairBegin;
+  // K is split across CTAs: integer atomics make the sums exact and identical whatever the order.
+  decodeWarpAccumulate<P, R>(a, t0, t0 + 1 < a.nTiles, pairBegin, pairEnd, [&](int token, int out, int group, uint32_t v) {
+    const int n = 16 * wTile + out;
+    if (n < a.n) atomicAdd(a.acc + (static_cast<size_t>(token) * a.n + n) * a.groups + group, v);
+  });
 
   // Fused epilogue (Linear's own decode path): the last CTA of each 128-output range writes y.
   if (!a.fuseEpilogue) return;
