@@ -112,8 +112,10 @@ int envInt(const char* name, int fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::atoi(v) : fallback;
 }
-// Where the CTA-local decode kernel is taken by default (measured: NOTES.md "decode kernel, K split in the CTA").
-bool decodeCtaByDefault(int /*n*/, int /*kPairs*/, int /*smCount*/) { return true; }
+// Where the CTA-local decode kernel is taken by default: nowhere until a device run has checked it (it compiles
+// and its shared-memory reduction mirrors the verified split-K kernel's flush, but no GPU was lent to the session
+// that wrote it; NOTES.md "Decode GEMV with the K split inside the CTA"). ABQ_BTC_DECODE_CTA=1 turns it on.
+bool decodeCtaByDefault(int /*n*/, int /*kPairs*/, int /*smCount*/) { return false; }
 
 int tiledMinFromEnv() { static const int v = std::max(1, envInt("ABQ_BTC_TILED_MIN_M", kTiledMinTokens)); return v; }
 // ABQ_BTC_DECODE=0: the split-K kernel also for M x R <= 8 (A/B measurements).
@@ -122,7 +124,7 @@ bool decodeKernelEnabled() {
   return on;
 }
 // ABQ_BTC_DECODE_CTA: "0" = the split-K decode kernel only, "1" = the CTA-local one wherever its shared
-// accumulators fit, unset = decodeCtaByDefault (A/B measurements).
+// accumulators fit, unset = decodeCtaByDefault.
 int decodeCtaMode() { static const int v = envInt("ABQ_BTC_DECODE_CTA", -1); return v; }
 int minPairsPerSplit() { static const int v = std::max(1, envInt("ABQ_BTC_MIN_PAIRS", kMinPairsPerSplit)); return v; }
 int decodeMinPairsPerSplit() { static const int v = std::max(1, envInt("ABQ_BTC_MIN_PAIRS", kDecodeMinPairsPerSplit)); return v; }
