@@ -16,16 +16,8 @@ import type { ServedModel } from '../../edge/runtime-types.ts';
 import { SIGNATURE_HEADER } from '../../shared/auth/index.ts';
 import { post, readSseText, scriptedBackend, testConfig, TEST_KEY, TEST_SECRET } from './helpers/fixtures.ts';
 import { startNodeProcess, type NodeProcess } from './helpers/node-process.ts';
+import { allNodesUp, routingEnv, twoNodes, waitFor } from './helpers/two-nodes.ts';
 
-const HEALTH_INTERVAL_MS = 150;
-
-async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const startNode = (opts: { port?: number; args?: string[]; secret?: string } = {}) => startNodeProcess({ modelDir: DEFAULT_MODEL_DIR, ...opts });
 
@@ -47,7 +39,7 @@ describe('edge routing over the node link, two real nodes', () => {
 
   const makeEdge = (env: Record<string, string>) =>
     createEdgeApp({
-      config: testConfig({ ABQ_NODE_SECRET: TEST_SECRET, ABQ_HEALTH_INTERVAL_MS: String(HEALTH_INTERVAL_MS), ABQ_BREAKER_COOLDOWN_MS: '300', ABQ_RATE_LIMIT_PER_MINUTE: '0', ...env }),
+      config: testConfig(routingEnv(env)),
       models: [model],
       localBackends: [scriptedBackend({ tokens: [403, 407, 261, 378] })],
       healthChecks: 'timer',
@@ -59,8 +51,8 @@ describe('edge routing over the node link, two real nodes', () => {
   beforeAll(async () => {
     model = (await loadEdgeModel({ id: 'stories260K', dir: DEFAULT_MODEL_DIR }, { wasmFallback: false })).served;
     [nodes.a, nodes.b] = await Promise.all([startNode(), startNode()]);
-    edge = makeEdge({ ABQ_NODES: JSON.stringify([{ id: 'a', url: nodes.a.url, models: ['stories260K'] }, { id: 'b', url: nodes.b.url, models: ['stories260K'] }]) });
-    await waitFor(() => edge.runtime.registry.list().every((n) => n.status === 'up'), 'both nodes up');
+    edge = makeEdge({ ABQ_NODES: twoNodes(nodes) });
+    await allNodesUp(edge);
   });
 
   afterAll(async () => {

@@ -6,20 +6,12 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithShared, STORIES260K_DIR } from '../helpers/shared-data.ts';
 import { createEdgeApp, type EdgeApp } from '../../edge/app.ts';
-import { post, readSseText, scriptedBackend, storiesModel, testConfig, TEST_SECRET } from './helpers/fixtures.ts';
+import { post, readSseText, scriptedBackend, storiesModel, testConfig } from './helpers/fixtures.ts';
 import { startNodeProcess, type NodeProcess } from './helpers/node-process.ts';
+import { allNodesUp, routingEnv, twoNodes, waitFor } from './helpers/two-nodes.ts';
 import { createNodeHttpFetch } from '../../edge/node-fetch.ts';
 import { signRequestNode } from '../../edge/node-sign.ts';
 
-const HEALTH_INTERVAL_MS = 150;
-
-async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describeWithShared('edge routing over two real nodes', () => {
   const nodes: Record<string, NodeProcess> = {};
@@ -30,20 +22,14 @@ describeWithShared('edge routing over two real nodes', () => {
   beforeAll(async () => {
     [nodes.a, nodes.b] = await Promise.all([startNodeProcess({ modelDir: STORIES260K_DIR! }), startNodeProcess({ modelDir: STORIES260K_DIR! })]);
     edge = createEdgeApp({
-      config: testConfig({
-        ABQ_NODE_SECRET: TEST_SECRET,
-        ABQ_NODES: JSON.stringify([{ id: 'a', url: nodes.a.url, models: ['stories260K'] }, { id: 'b', url: nodes.b.url, models: ['stories260K'] }]),
-        ABQ_HEALTH_INTERVAL_MS: String(HEALTH_INTERVAL_MS),
-        ABQ_BREAKER_COOLDOWN_MS: '300',
-        ABQ_RATE_LIMIT_PER_MINUTE: '0',
-      }),
+      config: testConfig(routingEnv({ ABQ_NODES: twoNodes(nodes) })),
       models: [model],
       localBackends: [scriptedBackend({ tokens: [403, 407, 261, 378] })],
       healthChecks: 'timer',
       fetch: createNodeHttpFetch(), // what edge/node.ts uses (workerd's fetch is covered by test/runtime/workerd)
       sign: signRequestNode, // likewise; the wrong-secret test below builds its own app with the default signer
     });
-    await waitFor(() => edge.runtime.registry.list().every((n) => n.status === 'up'), 'both nodes up');
+    await allNodesUp(edge);
   });
 
   afterAll(async () => {

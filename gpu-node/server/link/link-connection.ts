@@ -35,6 +35,7 @@ export interface LinkConnectionOptions {
   backend: ServedBackend;
   modelIds: string[];
   metrics: NodeMetrics;
+  /** Generations one connection may run at once (default MAX_STREAMS_PER_LINK). */
   maxStreams?: number;
   now?: () => number;
   onClosed(conn: LinkConnection): void;

@@ -13,19 +13,10 @@ import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { Gauge } from 'prom-client';
 import { LINK_PATH, LINK_PROTOCOL, linkKey } from '../../../edge/link/auth.ts';
-import { LinkConnection } from './link-connection.ts';
-import type { ServedBackend } from '../slot-gated-backend.ts';
-import type { NodeMetrics } from '../metrics.ts';
+import { LinkConnection, type LinkConnectionOptions } from './link-connection.ts';
 
-export interface NodeLinkOptions {
-  secret: string;
-  backend: ServedBackend;
-  modelIds: string[];
-  metrics: NodeMetrics;
-  /** Generations one connection may run at once (default MAX_STREAMS_PER_LINK). */
-  maxStreams?: number;
-  now?: () => number;
-}
+/** What every connection gets (link-connection.ts), with the shared secret instead of its derived key. */
+export type NodeLinkOptions = Omit<LinkConnectionOptions, 'key' | 'onClosed'> & { secret: string };
 
 export interface NodeLinkServer {
   /** Connections open now. */
