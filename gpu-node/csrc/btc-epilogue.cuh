@@ -18,19 +18,30 @@ struct EpilogueArgs {
   __half* y;                                                   // [M][N]
 };
 
+/**
+ * Group g's integer bracket of output (row, col): acc - z_w Sx_g[row] - z_x Sw_g[col] + K_g z_x z_w, exact in
+ * wrapping u32 (the true value sum_k (x - zx)(w - zw) fits in int32). Either epilogue's arguments (E =
+ * EpilogueArgs or EpiF32Args: the same field names); `ag` and `wi` return the scale indices.
+ */
+template <typename E>
+__device__ __forceinline__ int32_t groupBracket(const E& e, int row, int col, int g, int groups, int actGroups, uint32_t acc,
+                                                int& ag, size_t& wi) {
+  const int kg = min(e.k, (g + 1) * e.groupSize) - g * e.groupSize;
+  ag = actGroups == 1 ? 0 : (g * e.groupSize) / e.actGroup;
+  const uint32_t zx = e.xZeros[static_cast<size_t>(row) * actGroups + ag];
+  wi = static_cast<size_t>(col) * groups + g;
+  const uint32_t zw = e.wZeros[wi];
+  return static_cast<int32_t>(acc - zw * e.xSums[static_cast<size_t>(row) * groups + g] - zx * e.wSums[wi] +
+                              static_cast<uint32_t>(kg) * zx * zw);
+}
+
 /** Group g's term of output (row, col), folded into y in group order (the reference's order). */
 __device__ __forceinline__ float epilogueGroupTerm(const EpilogueArgs& e, int row, int col, int g, int groups,
                                                    int actGroups, uint32_t acc, float y) {
-  const int kg = min(e.k, (g + 1) * e.groupSize) - g * e.groupSize;
-  const int ag = actGroups == 1 ? 0 : (g * e.groupSize) / e.actGroup;
-  const uint32_t zx = e.xZeros[static_cast<size_t>(row) * actGroups + ag];
-  const size_t wi = static_cast<size_t>(col) * groups + g;
-  const uint32_t zw = e.wZeros[wi];
-  // Exact in wrapping u32: the true value sum_k (x-zx)(w-zw) fits in int32.
-  const uint32_t bracket = acc - zw * e.xSums[static_cast<size_t>(row) * groups + g] - zx * e.wSums[wi] +
-                           static_cast<uint32_t>(kg) * zx * zw;
-  return fmaf(e.xScales[static_cast<size_t>(row) * actGroups + ag] * e.wScales[wi],
-              static_cast<float>(static_cast<int32_t>(bracket)), y);
+  int ag;
+  size_t wi;
+  const int32_t bracket = groupBracket(e, row, col, g, groups, actGroups, acc, ag, wi);
+  return fmaf(e.xScales[static_cast<size_t>(row) * actGroups + ag] * e.wScales[wi], static_cast<float>(bracket), y);
 }
 
 /** The fp16 output from the summed groups (bias last, as the reference). */
@@ -59,17 +70,11 @@ template <typename AccAt>
 __device__ __forceinline__ float epilogueF32With(const EpiF32Args& e, int groups, int actGroups, int row, int col, AccAt accAt) {
   double y = 0;
   for (int g = 0; g < groups; g++) {
-    const int kg = min(e.k, (g + 1) * e.groupSize) - g * e.groupSize;
-    const int ag = actGroups == 1 ? 0 : (g * e.groupSize) / e.actGroup;
-    const uint32_t zx = e.xZeros[static_cast<size_t>(row) * actGroups + ag];
-    const size_t wi = static_cast<size_t>(col) * groups + g;
-    const uint32_t zw = e.wZeros[wi];
-    const uint32_t acc = accAt(g);
-    // Exact in wrapping u32: the true value sum_k (x - zx)(w - zw) fits in int32.
-    const uint32_t bracket = acc - zw * e.xSums[static_cast<size_t>(row) * groups + g] - zx * e.wSums[wi] +
-                             static_cast<uint32_t>(kg) * zx * zw;
+    int ag;
+    size_t wi;
+    const int32_t bracket = groupBracket(e, row, col, g, groups, actGroups, accAt(g), ag, wi);
     y += static_cast<double>(e.xScales[static_cast<size_t>(row) * actGroups + ag]) * static_cast<double>(e.wScales[wi]) *
-         static_cast<double>(static_cast<int32_t>(bracket));
+         static_cast<double>(bracket);
   }
   float v = static_cast<float>(y);
   if (e.bias) v = __fadd_rn(v, e.bias[col]);
