@@ -26,6 +26,9 @@ namespace abq {
 /** Shared accumulator words of one CTA; the host falls back to the split-K decode kernel above this. */
 constexpr int kDecodeCtaMaxSmemWords = 48 * 1024 / 4;
 
+/** Shared accumulator words of one CTA for M tokens and G weight groups: sacc[M][16][G]. */
+inline size_t decodeCtaSmemWords(int m, int groups) { return static_cast<size_t>(m) * kDecodeTileN * groups; }
+
 template <int P,   // weight bits (1..8)
           int R>   // activation plane columns per token (1, 2, 4, 8)
 __global__ void __launch_bounds__(kBtcThreads, P <= 4 ? 3 : 2) btcDecodeCtaKernel(const BtcArgs a) {

@@ -196,7 +196,7 @@ BtcPlan btcPlan(const BtcProblem& pr, int smCount) {
     plan.decode = true;
     plan.mTiles = 1;
     const int groups = ceilDiv(pr.k, pr.groupSize);
-    const bool ctaFits = static_cast<long long>(pr.m) * 2 * kTileN * groups <= kDecodeCtaMaxSmemWords;
+    const bool ctaFits = decodeCtaSmemWords(pr.m, groups) <= kDecodeCtaMaxSmemWords;
     const int ctaMode = decodeCtaMode();
     if (ctaFits && ctaMode != 0 && (ctaMode == 1 || decodeCtaByDefault(pr.n, kPairs, smCount))) {
       plan.decodeCta = true;
@@ -268,7 +268,7 @@ void btcAccumulate(const BtcProblem& pr, const BtcPlan& plan, cudaStream_t strea
         args.epi32 = *pr.finishF32;
       }
       dgrid = dim3(wTiles);
-      smem = static_cast<size_t>(pr.m) * 2 * kTileN * groups * sizeof(uint32_t);
+      smem = decodeCtaSmemWords(pr.m, groups) * sizeof(uint32_t);
     }
     const bool cta = plan.decodeCta;
     switch (pr.p) {
