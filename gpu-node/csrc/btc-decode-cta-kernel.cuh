@@ -29,6 +29,43 @@ constexpr int kDecodeCtaMaxSmemWords = 48 * 1024 / 4;
 /** Shared accumulator words of one CTA for M tokens and G weight groups: sacc[M][16][G]. */
 inline size_t decodeCtaSmemWords(int m, int groups) { return static_cast<size_t>(m) * kDecodeTileN * groups; }
 
+/**
+ * The CTA-local kernels' tail, after every warp's sums are in sacc[M][16][G] (and a barrier): the f32
+ * epilogue with the residual (finishF32), Linear's fp16 epilogue (fuseEpilogue), or every entry of the
+ * tile's acc stored (acc is never read, so it needs no zeroing).
+ */
+__device__ __forceinline__ void decodeCtaFinish(const BtcArgs& a, const uint32_t* sacc, int nBase) {
+  if (a.finishF32) {  // the engine's decode path: f32 outputs (+ residual) from the shared sums, acc untouched
+    const EpiF32Args& e = a.epi32;
+    const int actGroups = (e.k + e.actGroup - 1) / e.actGroup;
+    for (int i = threadIdx.x; i < a.m * kDecodeTileN; i += blockDim.x) {
+      const int row = i / kDecodeTileN, col = nBase + i % kDecodeTileN;
+      if (col >= a.n) continue;
+      const uint32_t* sums = sacc + i * a.groups;
+      e.y[static_cast<size_t>(row) * e.n + col] = epilogueF32With(e, a.groups, actGroups, row, col, [&](int gr) { return sums[gr]; });
+    }
+    return;
+  }
+  if (a.fuseEpilogue) {  // Linear's decode path: fp16 outputs straight from the shared sums
+    const int groups = (a.epi.k + a.epi.groupSize - 1) / a.epi.groupSize;
+    const int actGroups = (a.epi.k + a.epi.actGroup - 1) / a.epi.actGroup;
+    for (int i = threadIdx.x; i < a.m * kDecodeTileN; i += blockDim.x) {
+      const int row = i / kDecodeTileN, col = nBase + i % kDecodeTileN;
+      if (col >= a.n) continue;
+      float y = 0.f;
+      for (int gr = 0; gr < groups; gr++) y = epilogueGroupTerm(a.epi, row, col, gr, groups, actGroups, sacc[i * groups + gr], y);
+      epilogueStore(a.epi, row, col, y);
+    }
+    return;
+  }
+  const int accWords = a.m * kDecodeTileN * a.groups;
+  for (int i = threadIdx.x; i < accWords; i += blockDim.x) {
+    const int gr = i % a.groups, rowOut = i / a.groups;
+    const int row = rowOut / kDecodeTileN, col = nBase + rowOut % kDecodeTileN;
+    if (col < a.n) a.acc[(static_cast<size_t>(row) * a.n + col) * a.groups + gr] = sacc[i];
+  }
+}
+
 template <int P,   // weight bits (1..8)
           int R>   // activation plane columns per token (1, 2, 4, 8)
 __global__ void __launch_bounds__(kBtcThreads, P <= 4 ? 3 : 2) btcDecodeCtaKernel(const BtcArgs a) {
@@ -48,36 +85,7 @@ __global__ void __launch_bounds__(kBtcThreads, P <= 4 ? 3 : 2) btcDecodeCtaKerne
     atomicAdd(&sacc[(token * kDecodeTileN + out) * a.groups + group], v);  // shared: exact in any order
   });
   __syncthreads();
-
-  const int nBase = kDecodeTileN * wTile;
-  if (a.finishF32) {  // the engine's decode path: f32 outputs (+ residual) from the shared sums, acc untouched
-    const EpiF32Args& e = a.epi32;
-    const int actGroups = (e.k + e.actGroup - 1) / e.actGroup;
-    for (int i = threadIdx.x; i < a.m * kDecodeTileN; i += kBtcThreads) {
-      const int row = i / kDecodeTileN, col = nBase + i % kDecodeTileN;
-      if (col >= a.n) continue;
-      const uint32_t* sums = sacc + i * a.groups;
-      e.y[static_cast<size_t>(row) * e.n + col] = epilogueF32With(e, a.groups, actGroups, row, col, [&](int gr) { return sums[gr]; });
-    }
-    return;
-  }
-  if (a.fuseEpilogue) {  // Linear's decode path: fp16 outputs straight from the shared sums
-    const int groups = (a.epi.k + a.epi.groupSize - 1) / a.epi.groupSize;
-    const int actGroups = (a.epi.k + a.epi.actGroup - 1) / a.epi.actGroup;
-    for (int i = threadIdx.x; i < a.m * kDecodeTileN; i += kBtcThreads) {
-      const int row = i / kDecodeTileN, col = nBase + i % kDecodeTileN;
-      if (col >= a.n) continue;
-      float y = 0.f;
-      for (int gr = 0; gr < groups; gr++) y = epilogueGroupTerm(a.epi, row, col, gr, groups, actGroups, sacc[i * groups + gr], y);
-      epilogueStore(a.epi, row, col, y);
-    }
-    return;
-  }
-  for (int i = threadIdx.x; i < accWords; i += kBtcThreads) {  // every entry stored: acc needs no zeroing
-    const int gr = i % a.groups, rowOut = i / a.groups;
-    const int row = rowOut / kDecodeTileN, col = nBase + rowOut % kDecodeTileN;
-    if (col < a.n) a.acc[(static_cast<size_t>(row) * a.n + col) * a.groups + gr] = sacc[i];
-  }
+  decodeCtaFinish(a, sacc, kDecodeTileN * wTile);
 }
 
 }  // namespace abq

@@ -36,88 +36,44 @@ namespace abq {
 constexpr int kDecodeTileN = 2 * kTileN;  // outputs per warp (one A fragment)
 
 /**
- * One warp's share of a decode product: the 16 outputs of n-tiles t0 and t0 + 1 over K pairs
- * [pairBegin, pairEnd). Streams the weights (2 P uint4 per lane per pair, one pair of lookahead where
- * the registers allow), runs the MMAs, and at each weight-group boundary and at the end calls
- * add(token, out, group, value) for every nonzero per-token sum (out: output within the 16, 0..15).
- * Calls pdlWait() once, after the first weight loads are in flight, in every lane (an empty range too).
+ * Per-token sums of one activation fragment: lane (g, t) holds c = {row g col 2t, row g col 2t + 1,
+ * row g + 8 col 2t, row g + 8 col 2t + 1}, already combined over the weight planes. Column 2t + e is
+ * plane (2t + e) % R of token tokenBase + (2t + e) / R: each value is shifted by its plane, the columns of
+ * one token are summed in-lane, then over t with xor-shuffles (R = 4, 8), and add(token, out, group, v)
+ * is called for every nonzero sum (out: output within the 16, 0..15). Wrapping u32 throughout.
  */
-template <int P, int R, typename Add>
-__device__ __forceinline__ void decodeWarpAccumulate(const BtcArgs& a, int t0, bool has1, int pairBegin, int pairEnd,
-                                                     Add add) {
-  static_assert(P >= 1 && P <= 8 && (R == 1 || R == 2 || R == 4 || R == 8), "1..8 weight bits, R a power of two <= 8");
+template <int R, typename Add>
+__device__ __forceinline__ void addFragmentSums(const uint32_t (&c)[4], int tokenBase, int m, int group, Add add) {
   const int lane = threadIdx.x % 32;
   const int g = lane / 4, t = lane % 4;
-
-  // Activation column g of this lane: token g / R, plane g % R (zero past q or M).
-  const int colToken = g / R, colPlane = g % R;
-  const int xRow = (colPlane < a.q && colToken < a.m) ? (colPlane * a.m + colToken) * a.wordsPad + t : -1;
-
-  uint32_t S[P][4];
 #pragma unroll
-  for (int j = 0; j < P; j++)
-#pragma unroll
-    for (int e = 0; e < 4; e++) S[j][e] = 0;
-
-  // Lane (g, t) holds outputs g and g + 8 for columns 2t, 2t + 1: each value is shifted by its column's
-  // plane, and the columns of one token are summed in-lane, then over t with xor-shuffles (R = 4, 8).
-  auto flush = [&](int group) {
-#pragma unroll
-    for (int h = 0; h < 2; h++) {  // A rows g (n-tile t0) and g + 8 (n-tile t0 + 1)
-      uint32_t v[2];
-#pragma unroll
-      for (int e = 0; e < 2; e++) {  // columns 2t, 2t + 1
-        uint32_t s = 0;
-#pragma unroll
-        for (int j = 0; j < P; j++) {
-          s += S[j][2 * h + e] << j;  // wrapping u32, as the split-K kernel's sums
-          S[j][2 * h + e] = 0;
-        }
-        v[e] = s << ((2 * t + e) % R);
-      }
-      const int out = 8 * h + g;
-      if (R == 1) {  // every column is a token
-#pragma unroll
-        for (int e = 0; e < 2; e++) {
-          const int token = 2 * t + e;
-          if (token < a.m && v[e] != 0) add(token, out, group, v[e]);
-        }
-        continue;
-      }
-      uint32_t s = v[0] + v[1];  // R >= 2: both columns belong to one token
-      if (R >= 4) s += __shfl_xor_sync(kFullMask, s, 1);
-      if (R == 8) s += __shfl_xor_sync(kFullMask, s, 2);
-      const int token = (2 * t) / R;
-      if ((2 * t) % R == 0 && token < a.m && s != 0) add(token, out, group, s);
+  for (int h = 0; h < 2; h++) {  // A rows g (n-tile t0) and g + 8 (n-tile t0 + 1)
+    const uint32_t v0 = c[2 * h] << ((2 * t) % R), v1 = c[2 * h + 1] << ((2 * t + 1) % R);
+    const int out = 8 * h + g;
+    if (R == 1) {  // every column is a token
+      if (tokenBase + 2 * t < m && v0 != 0) add(tokenBase + 2 * t, out, group, v0);
+      if (tokenBase + 2 * t + 1 < m && v1 != 0) add(tokenBase + 2 * t + 1, out, group, v1);
+      continue;
     }
-  };
+    uint32_t s = v0 + v1;  // R >= 2: both columns belong to one token
+    if (R >= 4) s += __shfl_xor_sync(kFullMask, s, 1);
+    if (R == 8) s += __shfl_xor_sync(kFullMask, s, 2);
+    const int token = tokenBase + (2 * t) / R;
+    if ((2 * t) % R == 0 && token < m && s != 0) add(token, out, group, s);
+  }
+}
 
-  int group = min((2 * pairBegin) / a.groupChunks, a.groups - 1);
-  int nextBoundary = group + 1 < a.groups ? (group + 1) * a.groupChunks : INT_MAX;
-  auto computePair = [&](int pair, const uint4 (&w0)[P], const uint4 (&w1)[P]) {
-#pragma unroll
-    for (int half = 0; half < 2; half++) {
-      const int chunk = 2 * pair + half;
-      if (chunk >= nextBoundary) {
-        flush(group);
-        group++;
-        nextBoundary = group + 1 < a.groups ? nextBoundary + a.groupChunks : INT_MAX;
-      }
-      const int wOff = chunk * kChunkWords;
-      const uint32_t b0 = xRow >= 0 ? ldCached(a.xplanes + xRow + wOff) : 0u;
-      const uint32_t b1 = xRow >= 0 ? ldCached(a.xplanes + xRow + wOff + 4) : 0u;
-#pragma unroll
-      for (int j = 0; j < P; j++) {
-        const uint32_t af[4] = {half ? w0[j].z : w0[j].x, half ? w1[j].z : w1[j].x, half ? w0[j].w : w0[j].y,
-                                half ? w1[j].w : w1[j].y};
-        mmaAndPopcAcc(S[j], af, b0, b1);
-      }
-    }
-  };
-
-  // Weight streaming: 2 P uint4 per lane per pair (n-tiles t0 and t0 + 1); one pair of lookahead where
-  // the registers allow (P <= 2 within the 85 registers of 3 CTAs per SM).
-  constexpr bool kLookahead = P <= 2;
+/**
+ * The decode kernels' weight stream for one warp: the 16 outputs of n-tiles t0 and t0 + 1 over K pairs
+ * [pairBegin, pairEnd), 2 P uint4 per lane per pair, one pair of lookahead where the registers allow
+ * (P <= 2 within the 85 registers of 3 CTAs per SM). computePair(pair, w0, w1) runs the MMAs of a pair
+ * (w0: n-tile t0's words, w1: t0 + 1's, zero past N). Calls pdlWait() once, after the first weight loads
+ * are in flight, in every lane (an empty range too).
+ */
+template <int P, bool kLookahead, typename Compute>
+__device__ __forceinline__ void streamDecodePairs(const BtcArgs& a, int t0, bool has1, int pairBegin, int pairEnd,
+                                                  Compute computePair) {
+  const int lane = threadIdx.x % 32;
   const size_t tileStride = static_cast<size_t>(a.kPairs) * P * kLanes;
   const uint4* wp0 = a.wtile + static_cast<size_t>(t0) * tileStride + static_cast<size_t>(pairBegin) * P * kLanes + lane;
   const uint4* wp1 = wp0 + tileStride;
@@ -153,7 +109,86 @@ __device__ __forceinline__ void decodeWarpAccumulate(const BtcArgs& a, int t0, b
       }
     }
   }
-  if (pairBegin < pairEnd) flush(group);
+}
+
+/** A fragment of weight plane j for chunk half (0, 1) of a pair: rows 0..7 from n-tile t0, 8..15 from t0 + 1. */
+__device__ __forceinline__ void weightFragment(uint32_t (&af)[4], const uint4& w0, const uint4& w1, int half) {
+  af[0] = half ? w0.z : w0.x;
+  af[1] = half ? w1.z : w1.x;
+  af[2] = half ? w0.w : w0.y;
+  af[3] = half ? w1.w : w1.y;
+}
+
+/** Tracks the weight group of consecutive chunks: before(chunk) flushes and advances at each boundary. */
+struct GroupCursor {
+  int group, nextBoundary;
+  __device__ GroupCursor(const BtcArgs& a, int pairBegin) {
+    group = min((2 * pairBegin) / a.groupChunks, a.groups - 1);
+    nextBoundary = group + 1 < a.groups ? (group + 1) * a.groupChunks : INT_MAX;
+  }
+  template <typename Flush>
+  __device__ __forceinline__ void before(const BtcArgs& a, int chunk, Flush flush) {
+    if (chunk < nextBoundary) return;
+    flush(group);
+    group++;
+    nextBoundary = group + 1 < a.groups ? nextBoundary + a.groupChunks : INT_MAX;
+  }
+};
+
+/**
+ * One warp's share of a decode product (M x R <= 8: one activation fragment): the 16 outputs of n-tiles
+ * t0 and t0 + 1 over K pairs [pairBegin, pairEnd). At each weight-group boundary and at the end it calls
+ * add(token, out, group, value) for every nonzero per-token sum (addFragmentSums).
+ */
+template <int P, int R, typename Add>
+__device__ __forceinline__ void decodeWarpAccumulate(const BtcArgs& a, int t0, bool has1, int pairBegin, int pairEnd,
+                                                     Add add) {
+  static_assert(P >= 1 && P <= 8 && (R == 1 || R == 2 || R == 4 || R == 8), "1..8 weight bits, R a power of two <= 8");
+  const int lane = threadIdx.x % 32;
+  const int g = lane / 4, t = lane % 4;
+
+  // Activation column g of this lane: token g / R, plane g % R (zero past q or M).
+  const int colToken = g / R, colPlane = g % R;
+  const int xRow = (colPlane < a.q && colToken < a.m) ? (colPlane * a.m + colToken) * a.wordsPad + t : -1;
+
+  // One accumulator set per weight plane j (C += D); the 2^j shift once per flush.
+  uint32_t S[P][4];
+#pragma unroll
+  for (int j = 0; j < P; j++)
+#pragma unroll
+    for (int e = 0; e < 4; e++) S[j][e] = 0;
+  auto flush = [&](int group) {
+    uint32_t c[4];
+#pragma unroll
+    for (int e = 0; e < 4; e++) {
+      c[e] = 0;
+#pragma unroll
+      for (int j = 0; j < P; j++) {
+        c[e] += S[j][e] << j;
+        S[j][e] = 0;
+      }
+    }
+    addFragmentSums<R>(c, 0, a.m, group, add);
+  };
+
+  GroupCursor cursor(a, pairBegin);
+  streamDecodePairs<P, P <= 2>(a, t0, has1, pairBegin, pairEnd, [&](int pair, const uint4 (&w0)[P], const uint4 (&w1)[P]) {
+#pragma unroll
+    for (int half = 0; half < 2; half++) {
+      const int chunk = 2 * pair + half;
+      cursor.before(a, chunk, flush);
+      const int wOff = chunk * kChunkWords;
+      const uint32_t b0 = xRow >= 0 ? ldCached(a.xplanes + xRow + wOff) : 0u;
+      const uint32_t b1 = xRow >= 0 ? ldCached(a.xplanes + xRow + wOff + 4) : 0u;
+#pragma unroll
+      for (int j = 0; j < P; j++) {
+        uint32_t af[4];
+        weightFragment(af, w0[j], w1[j], half);
+        mmaAndPopcAcc(S[j], af, b0, b1);
+      }
+    }
+  });
+  if (pairBegin < pairEnd) flush(cursor.group);
 }
 
 template <int P,   // weight bits (1..8)

@@ -1,6 +1,6 @@
 // BTC path host side: repack, code sums, the per-(shape, bits) plan, generic fallback, epilogue.
 #include "btc-gemm.cuh"
-#include "btc-decode-cta-kernel.cuh"
+#include "btc-decode-wide-kernel.cuh"
 #include "btc-kernel.cuh"
 #include "cuda-check.cuh"
 
@@ -12,6 +12,7 @@ namespace abq {
 
 template <int P> void launchBtc(int r, int mt, dim3 grid, cudaStream_t stream, const BtcArgs& args);
 template <int P> void launchBtcDecode(int r, bool ctaLocal, dim3 grid, size_t smem, cudaStream_t stream, const BtcArgs& args);
+template <int P> void launchBtcDecodeWide(int r, int f, dim3 grid, size_t smem, cudaStream_t stream, const BtcArgs& args);
 
 namespace {
 
@@ -126,6 +127,9 @@ bool decodeKernelEnabled() {
 // ABQ_BTC_DECODE_CTA: "0" = the split-K decode kernel only, "1" = the CTA-local one wherever its shared
 // accumulators fit, unset = decodeCtaByDefault.
 int decodeCtaMode() { static const int v = envInt("ABQ_BTC_DECODE_CTA", -1); return v; }
+// ABQ_BTC_DECODE_WIDE: "1" = the wide decode kernel for 8 < M x R <= 128 (M <= 16, p <= 4) wherever its shared
+// accumulators fit; unset or "0" = the split-K or tiled kernel there. Opt-in until a device run has checked it.
+bool decodeWideEnabled() { static const bool v = envInt("ABQ_BTC_DECODE_WIDE", 0) == 1; return v; }
 int minPairsPerSplit() { static const int v = std::max(1, envInt("ABQ_BTC_MIN_PAIRS", kMinPairsPerSplit)); return v; }
 int decodeMinPairsPerSplit() { static const int v = std::max(1, envInt("ABQ_BTC_MIN_PAIRS", kDecodeMinPairsPerSplit)); return v; }
 int targetCtasPerSm() { static const int v = std::max(1, envInt("ABQ_BTC_TARGET_CTAS", kTargetCtasPerSm)); return v; }
@@ -210,6 +214,19 @@ BtcPlan btcPlan(const BtcProblem& pr, int smCount) {
                 (plan.fusedEpilogue ? "-fused" : "");
     return plan;
   }
+  const int cols = pr.m * plan.rowsPerToken, groups = ceilDiv(pr.k, pr.groupSize);
+  if (cols > kTileN && cols <= kDecodeWideMaxCols && pr.m <= kDecodeWideMaxTokens && pr.p <= kDecodeWideMaxP &&
+      decodeWideEnabled() && decodeCtaSmemWords(pr.m, groups) <= kDecodeCtaMaxSmemWords) {
+    // A few tokens past one fragment: the wide decode kernel reads the weights once for all of them.
+    plan.decode = plan.decodeCta = true;
+    plan.mTiles = 1;
+    plan.wideFragments = decodeWideFragments(cols);
+    plan.fusedEpilogue = true;  // CTA-local: the epilogue reads shared memory, whatever M
+    plan.splits = ceilDiv(kPairs, kBtcWarps);  // K pairs per warp
+    plan.name = "btc-decw-r" + std::to_string(plan.rowsPerToken) + "-f" + std::to_string(plan.wideFragments) + "-w" +
+                std::to_string(plan.splits) + "-fused";
+    return plan;
+  }
   plan.name = "btc-mma-r" + std::to_string(plan.rowsPerToken) + "-mt" + std::to_string(plan.mTiles) + "-s" +
               std::to_string(plan.splits) + (plan.fusedEpilogue ? "-fused" : "");
   // Large M: the shared-memory tiled kernel (the split-K fields above stay valid for debug runs).
@@ -271,6 +288,16 @@ void btcAccumulate(const BtcProblem& pr, const BtcPlan& plan, cudaStream_t strea
       smem = decodeCtaSmemWords(pr.m, groups) * sizeof(uint32_t);
     }
     const bool cta = plan.decodeCta;
+    if (plan.wideFragments > 0) {
+      switch (pr.p) {
+        case 1: launchBtcDecodeWide<1>(plan.rowsPerToken, plan.wideFragments, dgrid, smem, stream, args); break;
+        case 2: launchBtcDecodeWide<2>(plan.rowsPerToken, plan.wideFragments, dgrid, smem, stream, args); break;
+        case 3: launchBtcDecodeWide<3>(plan.rowsPerToken, plan.wideFragments, dgrid, smem, stream, args); break;
+        case 4: launchBtcDecodeWide<4>(plan.rowsPerToken, plan.wideFragments, dgrid, smem, stream, args); break;
+        default: throw AbqError("btcAccumulate: the wide decode kernel takes 1..4 weight bits, got " + std::to_string(pr.p));
+      }
+      return;  // its epilogue is CTA-local (fused, finishF32) or it stored every acc entry
+    }
     switch (pr.p) {
       case 1: launchBtcDecode<1>(plan.rowsPerToken, cta, dgrid, smem, stream, args); break;
       case 2: launchBtcDecode<2>(plan.rowsPerToken, cta, dgrid, smem, stream, args); break;

@@ -41,6 +41,8 @@ struct BtcPlan {
   bool decode;              // M x R <= 8: weights as the MMA's A operand (btc-decode-kernel.cuh)
   bool decodeCta;           // decode with K split inside one CTA per 16 outputs (btc-decode-cta-kernel.cuh);
                             // splits is then the K pairs per warp
+  int wideFragments;        // > 0 (with decode, decodeCta): 8 < M x R <= 128, the wide decode kernel
+                            // (btc-decode-wide-kernel.cuh) over this many fragments of activation columns
   int rowsPerToken, mTiles, splits;
   std::string name;
 };

@@ -3,6 +3,7 @@
 #pragma once
 #include "btc-decode-cta-kernel.cuh"
 #include "btc-decode-kernel.cuh"
+#include "btc-decode-wide-kernel.cuh"
 #include "btc-kernel.cuh"
 #include "cuda-check.cuh"
 #include "pdl.h"
@@ -44,6 +45,27 @@ void launchBtcDecode(int r, bool ctaLocal, dim3 grid, size_t smem, cudaStream_t 
   }
 #undef ABQ_DECODE_CASE
   CUDA_CHECK_LAUNCH(ctaLocal ? "btcDecodeCtaKernel" : "btcDecodeKernel");
+}
+
+/** The wide decode kernel (btc-decode-wide-kernel.cuh) for R rows per token and F activation fragments:
+ *  the (R, F) pairs that M <= 16 tokens need (F from decodeWideFragments). Compiled for P <= 4 only. */
+template <int P>
+void launchBtcDecodeWide(int r, int f, dim3 grid, size_t smem, cudaStream_t stream, const BtcArgs& args) {
+  if constexpr (P <= kDecodeWideMaxP) {
+#define ABQ_WIDE_CASE(R_, F_)                                                                     \
+  if (r == R_ && f == F_) {                                                                       \
+    launchPdl(btcDecodeWideKernel<P, R_, F_>, grid, dim3(kBtcThreads), smem, stream, args);       \
+    CUDA_CHECK_LAUNCH("btcDecodeWideKernel");                                                     \
+    return;                                                                                       \
+  }
+    ABQ_WIDE_CASE(1, 2)
+    ABQ_WIDE_CASE(2, 2) ABQ_WIDE_CASE(2, 4)
+    ABQ_WIDE_CASE(4, 2) ABQ_WIDE_CASE(4, 4) ABQ_WIDE_CASE(4, 8)
+    ABQ_WIDE_CASE(8, 2) ABQ_WIDE_CASE(8, 4) ABQ_WIDE_CASE(8, 8) ABQ_WIDE_CASE(8, 16)
+#undef ABQ_WIDE_CASE
+  }
+  throw AbqError("btcDecodeWideKernel: no compiled variant for p=" + std::to_string(P) + " rows/token=" +
+                 std::to_string(r) + " fragments=" + std::to_string(f));
 }
 
 }  // namespace abq

@@ -250,6 +250,7 @@ std::string Linear::externalPlanName(int m) const {
   BtcProblem pr{m, spec_.n, spec_.k, spec_.wbits, spec_.abits, groupSize_, wTile_, wCanon_};
   BtcPlan plan = btcPlan(pr, smCount_);
   if (plan.generic || plan.tiled) return plan.name;
+  if (plan.wideFragments > 0) return "btc-decw-r" + std::to_string(plan.rowsPerToken) + "-f" + std::to_string(plan.wideFragments) + "-w" + std::to_string(plan.splits);
   if (plan.decodeCta) return "btc-decc-r" + std::to_string(plan.rowsPerToken) + "-w" + std::to_string(plan.splits);
   if (plan.decode) return "btc-dec-r" + std::to_string(plan.rowsPerToken) + "-s" + std::to_string(plan.splits);
   return "btc-mma-r" + std::to_string(plan.rowsPerToken) + "-mt" + std::to_string(plan.mTiles) + "-s" + std::to_string(plan.splits);

@@ -76,6 +76,15 @@ __device__ __forceinline__ void mmaAndPopcAcc(uint32_t (&c)[4], const uint32_t (
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
+/** Binary MMA into fresh accumulators (D = popcount(A AND B)): the wide decode kernel shifts each weight
+ *  plane's product into one running sum instead of keeping an accumulator set per plane. */
+__device__ __forceinline__ void mmaAndPopc(uint32_t (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  asm("mma.sync.aligned.m16n8k256.row.col.s32.b1.b1.s32.and.popc "
+      "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%10,%10,%10,%10};\n"
+      : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1), "r"(0u));
+}
+
 /** Shared-memory address (32-bit, .shared window) of a generic pointer into shared memory. */
 __device__ __forceinline__ uint32_t smemAddr(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
 

@@ -245,6 +245,25 @@ function tiledCases(): Case[] {
 }
 
 /**
+ * Decode shapes (M <= 16): the one-fragment decode kernels (M x R <= 8) and, with ABQ_BTC_DECODE_WIDE=1, the wide
+ * one (8 < M x R <= 128, p <= 4), over N that leaves the last 16-output tile ragged and K long enough that every
+ * warp of a CTA-local kernel gets several K pairs (and some none), per channel or in groups of 256 multiples.
+ */
+function decodeCases(): Case[] {
+  const cases: Case[] = [];
+  for (let p = 1; p <= 8; p++) {
+    for (let q = 1; q <= 8; q++) {
+      if (quick && (p + q) % 4 !== 0) continue;
+      const m = pick([1, 2, 3, 5, 8, 9, 12, 16]);
+      const k = pick(quick ? [300, 2049, 4133] : [300, 2049, 4133, 8200]);
+      const group = k > 512 && rng.next() < 0.4 ? 256 * rng.int(1, Math.floor(k / 512)) : k;
+      cases.push({ p, q, m, n: rng.int(17, quick ? 100 : 300), k, group, actGroup: group < k && rng.next() < 0.3 ? 2 * group : k });
+    }
+  }
+  return cases;
+}
+
+/**
  * Activation quantize + pack by act-quant-warp.cuh (warps per token, one plane word per lane):
  * every activation width, K with and without a partial last word (K % 8 == 0 is that kernel's
  * condition), per-channel and power-of-two weight groups (its code sums), and M that leaves CTAs
@@ -287,7 +306,7 @@ async function main(): Promise<void> {
   }
   console.log(`device: ${backend.device.name} (sm ${backend.device.computeCapability}, ${backend.device.smCount} SMs); seed ${seed}${quick ? '; quick' : ''}; tiled kernel: ${TILED_MODE}`);
   const t0 = performance.now();
-  for (const c of [...btcCases(), ...tiledCases(), ...actQuantCases()]) {
+  for (const c of [...btcCases(), ...decodeCases(), ...tiledCases(), ...actQuantCases()]) {
     await checkBtc(c);
   }
   for (const c of a16Cases()) await checkA16(c);
