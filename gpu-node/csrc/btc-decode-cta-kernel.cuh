@@ -34,16 +34,21 @@ inline size_t decodeCtaSmemWords(int m, int groups) { return static_cast<size_t>
  * epilogue with the residual (finishF32), Linear's fp16 epilogue (fuseEpilogue), or every entry of the
  * tile's acc stored (acc is never read, so it needs no zeroing).
  */
+/** The engine's f32 epilogue (+ residual) of a tile from the shared sums; e's activation parameters may
+ *  live in shared memory (the fused-prep kernel's). acc is untouched. */
+__device__ __forceinline__ void decodeCtaFinishF32(const BtcArgs& a, const EpiF32Args& e, const uint32_t* sacc, int nBase) {
+  const int actGroups = (e.k + e.actGroup - 1) / e.actGroup;
+  for (int i = threadIdx.x; i < a.m * kDecodeTileN; i += blockDim.x) {
+    const int row = i / kDecodeTileN, col = nBase + i % kDecodeTileN;
+    if (col >= a.n) continue;
+    const uint32_t* sums = sacc + i * a.groups;
+    e.y[static_cast<size_t>(row) * e.n + col] = epilogueF32With(e, a.groups, actGroups, row, col, [&](int gr) { return sums[gr]; });
+  }
+}
+
 __device__ __forceinline__ void decodeCtaFinish(const BtcArgs& a, const uint32_t* sacc, int nBase) {
   if (a.finishF32) {  // the engine's decode path: f32 outputs (+ residual) from the shared sums, acc untouched
-    const EpiF32Args& e = a.epi32;
-    const int actGroups = (e.k + e.actGroup - 1) / e.actGroup;
-    for (int i = threadIdx.x; i < a.m * kDecodeTileN; i += blockDim.x) {
-      const int row = i / kDecodeTileN, col = nBase + i % kDecodeTileN;
-      if (col >= a.n) continue;
-      const uint32_t* sums = sacc + i * a.groups;
-      e.y[static_cast<size_t>(row) * e.n + col] = epilogueF32With(e, a.groups, actGroups, row, col, [&](int gr) { return sums[gr]; });
-    }
+    decodeCtaFinishF32(a, a.epi32, sacc, nBase);
     return;
   }
   if (a.fuseEpilogue) {  // Linear's decode path: fp16 outputs straight from the shared sums
@@ -83,7 +88,7 @@ __global__ void __launch_bounds__(kBtcThreads, P <= 4 ? 3 : 2) btcDecodeCtaKerne
   __syncthreads();  // sacc zeroed before any warp's flush
   decodeWarpAccumulate<P, R>(a, t0, t0 + 1 < a.nTiles, pairBegin, pairEnd, [&](int token, int out, int group, uint32_t v) {
     atomicAdd(&sacc[(token * kDecodeTileN + out) * a.groups + group], v);  // shared: exact in any order
-  });
+  }, GlobalPlanes{a.xplanes});
   __syncthreads();
   decodeCtaFinish(a, sacc, kDecodeTileN * wTile);
 }

@@ -68,11 +68,16 @@ __device__ __forceinline__ void addFragmentSums(const uint32_t (&c)[4], int toke
  * [pairBegin, pairEnd), 2 P uint4 per lane per pair, one pair of lookahead where the registers allow
  * (P <= 2 within the 85 registers of 3 CTAs per SM). computePair(pair, w0, w1) runs the MMAs of a pair
  * (w0: n-tile t0's words, w1: t0 + 1's, zero past N). Calls pdlWait() once, after the first weight loads
- * are in flight, in every lane (an empty range too).
+ * are in flight, in every lane (an empty range too), and then afterWait().
  */
-template <int P, bool kLookahead, typename Compute>
+/** No work after the PDL wait (the decode kernels that read their activation planes from global memory). */
+struct NoPrologue {
+  __device__ void operator()() const {}
+};
+
+template <int P, bool kLookahead, typename Compute, typename AfterWait = NoPrologue>
 __device__ __forceinline__ void streamDecodePairs(const BtcArgs& a, int t0, bool has1, int pairBegin, int pairEnd,
-                                                  Compute computePair) {
+                                                  Compute computePair, AfterWait afterWait = AfterWait{}) {
   const int lane = threadIdx.x % 32;
   const size_t tileStride = static_cast<size_t>(a.kPairs) * P * kLanes;
   const uint4* wp0 = a.wtile + static_cast<size_t>(t0) * tileStride + static_cast<size_t>(pairBegin) * P * kLanes + lane;
@@ -85,6 +90,7 @@ __device__ __forceinline__ void streamDecodePairs(const BtcArgs& a, int t0, bool
     w1[j] = pairBegin < pairEnd && has1 ? ldStream(wp1 + j * kLanes) : zero4;
   }
   pdlWait();
+  afterWait();  // in every thread of the CTA (the fused-prep kernel's prologue has barriers)
 #pragma unroll 1
   for (int pair = pairBegin; pair < pairEnd; pair++) {
     wp0 += P * kLanes;
@@ -110,6 +116,12 @@ __device__ __forceinline__ void streamDecodePairs(const BtcArgs& a, int t0, bool
     }
   }
 }
+
+/** Activation plane words from global memory through L1 (every CTA on an SM reads the same planes). */
+struct GlobalPlanes {
+  const uint32_t* planes;
+  __device__ __forceinline__ uint32_t operator()(int offset) const { return ldCached(planes + offset); }
+};
 
 /** A fragment of weight plane j for chunk half (0, 1) of a pair: rows 0..7 from n-tile t0, 8..15 from t0 + 1. */
 __device__ __forceinline__ void weightFragment(uint32_t (&af)[4], const uint4& w0, const uint4& w1, int half) {
@@ -138,11 +150,12 @@ struct GroupCursor {
 /**
  * One warp's share of a decode product (M x R <= 8: one activation fragment): the 16 outputs of n-tiles
  * t0 and t0 + 1 over K pairs [pairBegin, pairEnd). At each weight-group boundary and at the end it calls
- * add(token, out, group, value) for every nonzero per-token sum (addFragmentSums).
+ * add(token, out, group, value) for every nonzero per-token sum (addFragmentSums). xload(offset) reads word
+ * `offset` of the activation planes (u32 [q][M][wordsPad]: global memory, or a copy in shared memory).
  */
-template <int P, int R, typename Add>
+template <int P, int R, typename Add, typename XLoad, typename AfterWait = NoPrologue>
 __device__ __forceinline__ void decodeWarpAccumulate(const BtcArgs& a, int t0, bool has1, int pairBegin, int pairEnd,
-                                                     Add add) {
+                                                     Add add, XLoad xload, AfterWait afterWait = AfterWait{}) {
   static_assert(P >= 1 && P <= 8 && (R == 1 || R == 2 || R == 4 || R == 8), "1..8 weight bits, R a power of two <= 8");
   const int lane = threadIdx.x % 32;
   const int g = lane / 4, t = lane % 4;
@@ -178,8 +191,8 @@ __device__ __forceinline__ void decodeWarpAccumulate(const BtcArgs& a, int t0, b
       const int chunk = 2 * pair + half;
       cursor.before(a, chunk, flush);
       const int wOff = chunk * kChunkWords;
-      const uint32_t b0 = xRow >= 0 ? ldCached(a.xplanes + xRow + wOff) : 0u;
-      const uint32_t b1 = xRow >= 0 ? ldCached(a.xplanes + xRow + wOff + 4) : 0u;
+      const uint32_t b0 = xRow >= 0 ? xload(xRow + wOff) : 0u;
+      const uint32_t b1 = xRow >= 0 ? xload(xRow + wOff + 4) : 0u;
 #pragma unroll
       for (int j = 0; j < P; j++) {
         uint32_t af[4];
@@ -187,7 +200,7 @@ __device__ __forceinline__ void decodeWarpAccumulate(const BtcArgs& a, int t0, b
         mmaAndPopcAcc(S[j], af, b0, b1);
       }
     }
-  });
+  }, afterWait);
   if (pairBegin < pairEnd) flush(cursor.group);
 }
 
@@ -204,7 +217,7 @@ __global__ void __launch_bounds__(kBtcThreads, P <= 4 ? 3 : 2) btcDecodeKernel(c
   decodeWarpAccumulate<P, R>(a, t0, t0 + 1 < a.nTiles, pairBegin, pairEnd, [&](int token, int out, int group, uint32_t v) {
     const int n = 16 * wTile + out;
     if (n < a.n) atomicAdd(a.acc + (static_cast<size_t>(token) * a.n + n) * a.groups + group, v);
-  });
+  }, GlobalPlanes{a.xplanes});
 
   // Fused epilogue (Linear's own decode path): the last CTA of each 128-output range writes y.
   if (!a.fuseEpilogue) return;

@@ -1,5 +1,6 @@
 // BTC path host side: repack, code sums, the per-(shape, bits) plan, generic fallback, epilogue.
 #include "btc-gemm.cuh"
+#include "btc-decode-prep-kernel.cuh"
 #include "btc-decode-wide-kernel.cuh"
 #include "btc-kernel.cuh"
 #include "cuda-check.cuh"
@@ -13,6 +14,8 @@ namespace abq {
 template <int P> void launchBtc(int r, int mt, dim3 grid, cudaStream_t stream, const BtcArgs& args);
 template <int P> void launchBtcDecode(int r, bool ctaLocal, dim3 grid, size_t smem, cudaStream_t stream, const BtcArgs& args);
 template <int P> void launchBtcDecodeWide(int r, int f, dim3 grid, size_t smem, cudaStream_t stream, const BtcArgs& args);
+template <int P> void launchBtcDecodePrep(int r, dim3 grid, size_t smem, cudaStream_t stream, const BtcArgs& args,
+                                          const DecodePrepArgs& prep);
 
 namespace {
 
@@ -134,6 +137,25 @@ int minPairsPerSplit() { static const int v = std::max(1, envInt("ABQ_BTC_MIN_PA
 int decodeMinPairsPerSplit() { static const int v = std::max(1, envInt("ABQ_BTC_MIN_PAIRS", kDecodeMinPairsPerSplit)); return v; }
 int targetCtasPerSm() { static const int v = std::max(1, envInt("ABQ_BTC_TARGET_CTAS", kTargetCtasPerSm)); return v; }
 
+/** The fields every mma kernel reads, from the problem and the plan. */
+BtcArgs kernelArgs(const BtcProblem& pr, const BtcPlan& plan) {
+  BtcArgs args{};
+  args.wtile = reinterpret_cast<const uint4*>(pr.wtile);
+  args.xplanes = pr.xplanes;
+  args.acc = pr.acc;
+  args.m = pr.m; args.n = pr.n; args.q = pr.q;
+  args.nTiles = ceilDiv(pr.n, kTileN);
+  args.kPairs = ceilDiv(ceilDiv(pr.k, 32), kPairWords);
+  args.wordsPad = pr.wordsPad;
+  args.groups = ceilDiv(pr.k, pr.groupSize);
+  args.groupChunks = pr.groupSize >= pr.k ? 1 << 30 : pr.groupSize / 256;
+  args.pairsPerSplit = ceilDiv(args.kPairs, plan.splits);
+  args.counters = pr.counters;
+  args.epi = pr.epi;
+  args.fuseEpilogue = plan.fusedEpilogue && !plan.skipEpilogue ? 1 : 0;
+  return args;
+}
+
 int gridFor(size_t total) { return static_cast<int>(std::min<size_t>((total + kThreads - 1) / kThreads, 1u << 20)); }
 
 }  // namespace
@@ -239,6 +261,43 @@ BtcPlan btcPlan(const BtcProblem& pr, int smCount) {
   return plan;
 }
 
+bool btcAccumulateDecodePrep(const BtcProblem& pr, const BtcPlan& plan, const DecodePrepArgs& prep, const EpiF32Args& finish,
+                             int smCount, cudaStream_t stream) {
+  const int groups = ceilDiv(pr.k, pr.groupSize);
+  const size_t smem = decodePrepSmemWords(groups, pr.k, pr.q, pr.wordsPad) * sizeof(uint32_t);
+  const bool wordGroups = pr.groupSize >= pr.k || pr.groupSize % 32 == 0;  // code sums per whole words
+  if (!plan.decode || !plan.decodeCta || plan.wideFragments > 0 || pr.m != 1 || pr.k > kDecodePrepMaxK || !wordGroups ||
+      finish.actGroup < pr.k || smem > 48 * 1024)
+    return false;
+  if (ceilDiv(finish.k, finish.groupSize) != groups || finish.n != pr.n || finish.m != 1)
+    throw AbqError("btcAccumulateDecodePrep: the f32 epilogue's shape differs from the problem's");
+  if (prep.bits != pr.q) throw AbqError("btcAccumulateDecodePrep: the row is quantized to " + std::to_string(prep.bits) +
+                                        " bits, the layer takes " + std::to_string(pr.q));
+  BtcArgs args = kernelArgs(pr, plan);
+  args.pairsPerSplit = plan.splits;  // K pairs per warp
+  args.finishF32 = 1;
+  args.epi32 = finish;
+  DecodePrepArgs pa = prep;
+  pa.sumGroup = std::min(pr.groupSize, pr.k);  // the epilogue reads the code sums per weight group
+  // Resident CTAs take the tiles in turn, so each quantizes the row once (launch bounds: 3 CTAs per SM for
+  // p <= 4, 2 above; fewer where the shared row does not fit).
+  const int wTiles = ceilDiv(args.nTiles, 2);
+  const int perSm = std::max(1, std::min(pr.p <= 4 ? 3 : 2, static_cast<int>((227 * 1024) / (smem + 1024))));
+  const dim3 grid(std::min(wTiles, perSm * smCount));
+  switch (pr.p) {
+    case 1: launchBtcDecodePrep<1>(plan.rowsPerToken, grid, smem, stream, args, pa); break;
+    case 2: launchBtcDecodePrep<2>(plan.rowsPerToken, grid, smem, stream, args, pa); break;
+    case 3: launchBtcDecodePrep<3>(plan.rowsPerToken, grid, smem, stream, args, pa); break;
+    case 4: launchBtcDecodePrep<4>(plan.rowsPerToken, grid, smem, stream, args, pa); break;
+    case 5: launchBtcDecodePrep<5>(plan.rowsPerToken, grid, smem, stream, args, pa); break;
+    case 6: launchBtcDecodePrep<6>(plan.rowsPerToken, grid, smem, stream, args, pa); break;
+    case 7: launchBtcDecodePrep<7>(plan.rowsPerToken, grid, smem, stream, args, pa); break;
+    case 8: launchBtcDecodePrep<8>(plan.rowsPerToken, grid, smem, stream, args, pa); break;
+    default: throw AbqError("btcAccumulateDecodePrep: weight bits " + std::to_string(pr.p) + " not in 1..8");
+  }
+  return true;
+}
+
 size_t btcCounterCount(int n) { return ceilDiv(ceilDiv(n, kTileN), kBtcWarps); }
 
 void btcAccumulate(const BtcProblem& pr, const BtcPlan& plan, cudaStream_t stream) {
@@ -258,20 +317,7 @@ void btcAccumulate(const BtcProblem& pr, const BtcPlan& plan, cudaStream_t strea
     return;
   }
   (void)accBytes;  // acc is zero here: zeroed at allocation and by every epilogue (btcEpilogue)
-  BtcArgs args{};
-  args.wtile = reinterpret_cast<const uint4*>(pr.wtile);
-  args.xplanes = pr.xplanes;
-  args.acc = pr.acc;
-  args.m = pr.m; args.n = pr.n; args.q = pr.q;
-  args.nTiles = ceilDiv(pr.n, kTileN);
-  args.kPairs = ceilDiv(words, kPairWords);
-  args.wordsPad = pr.wordsPad;
-  args.groups = groups;
-  args.groupChunks = pr.groupSize >= pr.k ? 1 << 30 : pr.groupSize / 256;
-  args.pairsPerSplit = ceilDiv(args.kPairs, plan.splits);
-  args.counters = pr.counters;
-  args.epi = pr.epi;
-  args.fuseEpilogue = plan.fusedEpilogue && !plan.skipEpilogue ? 1 : 0;
+  BtcArgs args = kernelArgs(pr, plan);
   if (plan.decode) {
     const int wTiles = ceilDiv(args.nTiles, 2);
     dim3 dgrid(1, ceilDiv(wTiles, kBtcWarps), ceilDiv(args.kPairs, args.pairsPerSplit));

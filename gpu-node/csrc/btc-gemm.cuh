@@ -6,6 +6,7 @@
 #include <string>
 
 #include "btc-epilogue.cuh"
+#include "decode-prep-args.h"
 
 namespace abq {
 
@@ -77,6 +78,13 @@ BtcPlan btcPlan(const BtcProblem& pr, int smCount);
 size_t btcCounterCount(int n);
 /** Integer accumulators into acc (zero on entry), then the epilogue: fused or as its own kernel. */
 void btcAccumulate(const BtcProblem& pr, const BtcPlan& plan, cudaStream_t stream);
+/**
+ * One token's decode GEMV that normalizes and quantizes its activation row itself (btc-decode-prep-kernel.cuh)
+ * and writes the f32 outputs of `finish` (+ residual); pr.xplanes is not read. False (nothing launched) where
+ * the plan is not the CTA-local decode kernel or the row does not fit: M != 1, K > 8192, activation groups.
+ */
+bool btcAccumulateDecodePrep(const BtcProblem& pr, const BtcPlan& plan, const DecodePrepArgs& prep, const EpiF32Args& finish,
+                             int smCount, cudaStream_t stream);
 
 /** Group epilogue -> fp16 y [M][N] as a separate kernel (btc-epilogue.cuh). */
 void btcEpilogue(const EpilogueArgs& e, cudaStream_t stream);

@@ -3,3 +3,4 @@
 template void abq::launchBtc<1>(int, int, dim3, cudaStream_t, const abq::BtcArgs&);
 template void abq::launchBtcDecode<1>(int, bool, dim3, size_t, cudaStream_t, const abq::BtcArgs&);
 template void abq::launchBtcDecodeWide<1>(int, int, dim3, size_t, cudaStream_t, const abq::BtcArgs&);
+template void abq::launchBtcDecodePrep<1>(int, dim3, size_t, cudaStream_t, const abq::BtcArgs&, const abq::DecodePrepArgs&);

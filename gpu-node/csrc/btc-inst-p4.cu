@@ -3,3 +3,4 @@
 template void abq::launchBtc<4>(int, int, dim3, cudaStream_t, const abq::BtcArgs&);
 template void abq::launchBtcDecode<4>(int, bool, dim3, size_t, cudaStream_t, const abq::BtcArgs&);
 template void abq::launchBtcDecodeWide<4>(int, int, dim3, size_t, cudaStream_t, const abq::BtcArgs&);
+template void abq::launchBtcDecodePrep<4>(int, dim3, size_t, cudaStream_t, const abq::BtcArgs&, const abq::DecodePrepArgs&);

@@ -2,3 +2,4 @@
 #include "btc-inst.cuh"
 template void abq::launchBtc<5>(int, int, dim3, cudaStream_t, const abq::BtcArgs&);
 template void abq::launchBtcDecode<5>(int, bool, dim3, size_t, cudaStream_t, const abq::BtcArgs&);
+template void abq::launchBtcDecodePrep<5>(int, dim3, size_t, cudaStream_t, const abq::BtcArgs&, const abq::DecodePrepArgs&);

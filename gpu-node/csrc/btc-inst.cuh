@@ -3,6 +3,7 @@
 #pragma once
 #include "btc-decode-cta-kernel.cuh"
 #include "btc-decode-kernel.cuh"
+#include "btc-decode-prep-kernel.cuh"
 #include "btc-decode-wide-kernel.cuh"
 #include "btc-kernel.cuh"
 #include "cuda-check.cuh"
@@ -45,6 +46,19 @@ void launchBtcDecode(int r, bool ctaLocal, dim3 grid, size_t smem, cudaStream_t 
   }
 #undef ABQ_DECODE_CASE
   CUDA_CHECK_LAUNCH(ctaLocal ? "btcDecodeCtaKernel" : "btcDecodeKernel");
+}
+
+/** The fused-prep decode kernel (btc-decode-prep-kernel.cuh) for R rows per token. */
+template <int P>
+void launchBtcDecodePrep(int r, dim3 grid, size_t smem, cudaStream_t stream, const BtcArgs& args, const DecodePrepArgs& prep) {
+  switch (r) {
+    case 1: launchPdl(btcDecodePrepKernel<P, 1>, grid, dim3(kBtcThreads), smem, stream, args, prep); break;
+    case 2: launchPdl(btcDecodePrepKernel<P, 2>, grid, dim3(kBtcThreads), smem, stream, args, prep); break;
+    case 4: launchPdl(btcDecodePrepKernel<P, 4>, grid, dim3(kBtcThreads), smem, stream, args, prep); break;
+    case 8: launchPdl(btcDecodePrepKernel<P, 8>, grid, dim3(kBtcThreads), smem, stream, args, prep); break;
+    default: throw AbqError("btcDecodePrepKernel: no variant for " + std::to_string(r) + " rows per token");
+  }
+  CUDA_CHECK_LAUNCH("btcDecodePrepKernel");
 }
 
 /** The wide decode kernel (btc-decode-wide-kernel.cuh) for R rows per token and F activation fragments:

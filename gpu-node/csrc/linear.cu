@@ -233,6 +233,15 @@ bool Linear::accumulateExternal(const uint32_t* xPlanes, int m, uint32_t* acc, c
   return pr.finishF32 != nullptr;
 }
 
+bool Linear::accumulateDecodePrep(const DecodePrepArgs& prep, const EpiF32Args& finish, cudaStream_t stream) const {
+  if (a16_) return false;
+  EpilogueArgs e{1, spec_.n, spec_.k, groupSize_, actGroup_, nullptr, nullptr, nullptr, nullptr, wScales_, wZeros_, wSums_, bias_, nullptr};
+  BtcProblem pr{1, spec_.n, spec_.k, spec_.wbits, spec_.abits, groupSize_, wTile_, wCanon_, nullptr, wordsPad_, nullptr, nullptr, e};
+  BtcPlan plan = btcPlan(pr, smCount_);
+  plan.skipEpilogue = true;
+  return btcAccumulateDecodePrep(pr, plan, prep, finish, smCount_, stream);
+}
+
 void Linear::prepareFor(int maxM, cudaStream_t stream) const {
   if (a16_ || maxM < 1) return;
   BtcProblem pr{maxM, spec_.n, spec_.k, spec_.wbits, spec_.abits, groupSize_, wTile_, wCanon_};

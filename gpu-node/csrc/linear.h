@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "decode-prep-args.h"
 #include "epilogue-f32-args.h"
 
 namespace abq {
@@ -87,6 +88,12 @@ class Linear {
    */
   bool accumulateExternal(const uint32_t* xPlanes, int m, uint32_t* acc, cudaStream_t stream,
                           const EpiF32Args* finish = nullptr) const;
+  /**
+   * A1..8, one token: the decode GEMV that normalizes (prep.normW) and quantizes the f32 row prep.x itself
+   * and writes finish.y (+ residual) in its epilogue, with no activation planes in between. Returns false
+   * (nothing launched) where this layer's plan or the row does not allow it (btcAccumulateDecodePrep).
+   */
+  bool accumulateDecodePrep(const DecodePrepArgs& prep, const EpiF32Args& finish, cudaStream_t stream) const;
   /** Builds the tiled kernel's weight rows the first time a plan needs them (lazily: decode-only layers never pay). */
   void ensureWeightRows(const BtcPlan& plan, cudaStream_t stream) const;
   /**

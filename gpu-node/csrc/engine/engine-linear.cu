@@ -17,6 +17,13 @@ bool gemvEpilogueEnabled() {
   return on;
 }
 
+// ABQ_ENGINE_FUSED_PREP=1: a one-token GEMV whose input is a plain or RMS-normalized row quantizes it itself
+// (btc-decode-prep-kernel.cuh) instead of after a prep kernel. Opt-in until a device run has checked it.
+bool fusedPrepEnabled() {
+  static const bool on = [] { const char* v = std::getenv("ABQ_ENGINE_FUSED_PREP"); return v && v[0] == '1'; }();
+  return on;
+}
+
 bool sameSpec(const HostLinear& a, const HostLinear& b) {
   if (a.kind != b.kind || a.spec.k != b.spec.k || (a.bias == nullptr) != (b.bias == nullptr)) return false;
   if (a.kind != WeightKind::kPacked) return true;
@@ -172,6 +179,13 @@ void EngineLinear::forward(const PrepSource& src, int m, float* y, const float* 
       }
       halfToFloat(ws.yf16, mc, n_, yc, rc, stream);
     } else {
+      if (mc == 1 && fusedPrepEnabled() && gemvEpilogueEnabled() && s.pending.kind == kPendingNone && !s.rowIndex &&
+          (s.mode == kPrepRow || s.mode == kPrepNorm) && packed_->actGroupEff() >= k_) {
+        const DecodePrepArgs pa{s.x, s.mode == kPrepNorm ? s.normW : nullptr, s.eps, spec_.abits, packed_->groupSizeEff()};
+        const EpiF32Args e{1, n_, k_, packed_->groupSizeEff(), packed_->actGroupEff(), nullptr, nullptr, nullptr, nullptr,
+                           packed_->weightScales(), packed_->weightZeros(), packed_->weightSums(), packed_->bias(), yc, rc};
+        if (packed_->accumulateDecodePrep(pa, e, stream)) continue;
+      }
       t.kind = kOutPlanes;
       t.bits = spec_.abits; t.actGroup = packed_->actGroupEff(); t.sumGroup = packed_->groupSizeEff();
       t.wordsPad = packed_->wordsPad();
