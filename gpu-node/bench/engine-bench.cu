@@ -262,20 +262,24 @@ int main(int argc, char** argv) {
                     eng.memory().weightBytes / 1e9, eng.memory().kvBytes / 1e9, eng.memory().workspaceBytes / 1e9,
                     eng.numBlocks(), eng.weightStreamBytes(), bw);
       json += buf;
-      {  // exactness of the decode fusions: eager all-logits steps of 8 tokens, fused vs unfused, bit for bit
-        StepIn in = makeStep(1, kFuseCheckTokens, 0, (kFuseCheckTokens + bs) / bs);
-        in.allLogits = true;
+      {  // exactness of the decode fusions: eager all-logits steps of 8 tokens and of 1 token (the one-token
+         // GEMVs' own fusions: CTA-finished outputs, ABQ_ENGINE_FUSED_PREP), fused vs unfused, bit for bit
         const bool fuseDefault = eng.fuseEpilogues();  // ABQ_ENGINE_FUSE=0 keeps both steps unfused
-        eng.setFuseEpilogues(false);
-        std::fprintf(stderr, "%s: fuse check: unfused step\n", c.name.c_str());
-        const std::vector<float> plain = eng.step(in).logits;
-        eng.setFuseEpilogues(fuseDefault);
-        std::fprintf(stderr, "%s: fuse check: fused step\n", c.name.c_str());
-        const std::vector<float> fused = eng.step(in).logits;
-        const bool same = plain.size() == fused.size() &&
-                          std::memcmp(plain.data(), fused.data(), plain.size() * sizeof(float)) == 0;
-        std::fprintf(stderr, "%s: fused epilogues %s the unfused step's logits (%zu values)\n", c.name.c_str(),
-                     same ? "equal" : "DIFFER FROM", plain.size());
+        bool same = true;
+        for (const int tokens : {kFuseCheckTokens, 1}) {
+          StepIn in = makeStep(1, tokens, 0, (tokens + bs) / bs);
+          in.allLogits = true;
+          eng.setFuseEpilogues(false);
+          std::fprintf(stderr, "%s: fuse check: unfused step of %d tokens\n", c.name.c_str(), tokens);
+          const std::vector<float> plain = eng.step(in).logits;
+          eng.setFuseEpilogues(fuseDefault);
+          std::fprintf(stderr, "%s: fuse check: fused step of %d tokens\n", c.name.c_str(), tokens);
+          const std::vector<float> fused = eng.step(in).logits;
+          const bool eq = plain.size() == fused.size() && std::memcmp(plain.data(), fused.data(), plain.size() * sizeof(float)) == 0;
+          std::fprintf(stderr, "%s: fused epilogues %s the unfused step's logits (%d tokens, %zu values)\n", c.name.c_str(),
+                       eq ? "equal" : "DIFFER FROM", tokens, plain.size());
+          same = same && eq;
+        }
         json += same ? ",\"fuseCheck\":\"equal\"" : ",\"fuseCheck\":\"DIFFERENT\"";
         if (!same) fuseFailures++;
         if (fuseCheckOnly) continue;

@@ -179,7 +179,7 @@ void EngineLinear::forward(const PrepSource& src, int m, float* y, const float* 
       }
       halfToFloat(ws.yf16, mc, n_, yc, rc, stream);
     } else {
-      if (mc == 1 && fusedPrepEnabled() && gemvEpilogueEnabled() && s.pending.kind == kPendingNone && !s.rowIndex &&
+      if (mc == 1 && s.fusedPrepOk && fusedPrepEnabled() && gemvEpilogueEnabled() && s.pending.kind == kPendingNone && !s.rowIndex &&
           (s.mode == kPrepRow || s.mode == kPrepNorm) && packed_->actGroupEff() >= k_) {
         const DecodePrepArgs pa{s.x, s.mode == kPrepNorm ? s.normW : nullptr, s.eps, spec_.abits, packed_->groupSizeEff()};
         const EpiF32Args e{1, n_, k_, packed_->groupSizeEff(), packed_->actGroupEff(), nullptr, nullptr, nullptr, nullptr,

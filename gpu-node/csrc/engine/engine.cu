@@ -238,6 +238,7 @@ void Engine::forward(int t, int rows, bool sample) {
     const Layer& L = layers_[l];
     PrepSource n1 = plain;
     n1.mode = kPrepNorm; n1.x = hidden_; n1.xStride = c.dim; n1.normW = L.inputNorm; n1.eps = c.rmsEps;
+    n1.fusedPrepOk = fuse;  // a one-token GEMV may normalize and quantize the row itself (ABQ_ENGINE_FUSED_PREP)
     const float *q, *k, *v;
     int qs, ks, vs;
     PendingEpilogue fromQkv{};  // decode: q/k/v finished inside the RoPE kernel
@@ -264,7 +265,7 @@ void Engine::forward(int t, int rows, bool sample) {
     pagedAttention(qRot_, t, c.heads, c.kvHeads, c.headDim, meta, kc, vc, opts_.kvF32, att_, attnWs_, stream_);
     mark("attention");
     PrepSource a = plain;
-    a.x = att_; a.xStride = qDim;
+    a.x = att_; a.xStride = qDim; a.fusedPrepOk = fuse;
     PendingEpilogue fromO{};
     L.o->forward(a, t, hidden_, hidden_, arenaB_, stream_, fuse && L.gateUp ? &fromO : nullptr);
     mark("o (quant, gemm, epilogue+residual)");

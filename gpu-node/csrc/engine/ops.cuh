@@ -38,6 +38,7 @@ struct PrepSource {
   const float* normW; double eps;  // kPrepNorm
   const int* rowIndex;             // output row r reads source row rowIndex[r] (nullptr: r)
   PendingEpilogue pending{};       // kind != none: the source rows are this epilogue's (x, x2 unused; no rowIndex)
+  bool fusedPrepOk = false;        // the engine's decode fusions are on: a one-token GEMV may quantize this row itself
 };
 
 struct PrepTarget {
