@@ -4,9 +4,10 @@
 // per-token range, quantize, pack, code sums, on a cluster of 8 SMs with two cluster barriers. At batch
 // 1 that kernel is a chain of dependent steps (~10 us per call under ncu, four per layer: NOTES.md
 // engine E3), longer than the GEMV it feeds. Here every CTA derives the planes itself from the f32 row
-// (K <= 8192: 32 KB through L2), after its first weight loads are in flight:
+// (K <= 16384: up to 64 KB through L2), after its first weight loads are in flight:
 //
-//   prologue  row[K] f32 (shared) = x, or RMSNorm(x) * w in f64 rounded once (shared/model/norm.ts)
+//   prologue  row[K] f32 (shared) = x, RMSNorm(x) * w in f64 rounded once (shared/model/norm.ts), or
+//             silu(x) * up in f64 rounded once (shared/model/mlp.ts; down_proj's input)
 //             range over the row -> groupParams -> quantCode per element (act-quant-numerics.cuh)
 //             planes[q][wordsPad] (shared): lane l of warp w packs element 32 w + l, one ballot per plane
 //             sums[G] (shared): code sums per weight group; scale and zero of the token (shared)
@@ -16,7 +17,8 @@
 //   epilogue  the engine's f32 epilogue (+ residual) with the token's parameters from shared memory
 //
 // The redundancy (every CTA quantizes the same row) costs ~1-2 us of one SM per CTA, overlapped with the
-// weight stream; in exchange the prep launch and its cluster barriers leave the critical path.
+// weight stream (SwiGLU's 11,008 f64 exps more: ~3-5 us); in exchange the prep launch and its cluster
+// barriers leave the critical path.
 // Numerics are the prep kernel's: the norm's f64 sum of squares (summed in a different tree order; the
 // squares of f32 values are exact in f64, only f64 roundings differ), then one f32 rounding; the
 // quantizer's chain of single correctly rounded f32 operations (bit for bit the reference's).
@@ -28,7 +30,9 @@
 namespace abq {
 
 /** Largest K the fused-prep kernel holds (its row in shared memory). */
-constexpr int kDecodePrepMaxK = 8192;
+constexpr int kDecodePrepMaxK = 16384;
+/** Dynamic shared memory it may take (opted in per kernel at its first launch): K = 16384 at 8 bits fits. */
+constexpr size_t kDecodePrepMaxSmemBytes = 96 * 1024;
 
 /** Shared words of the fused-prep kernel: sacc[16][G], row f32 [K], planes u32 [q][wordsPad], sums u32 [G]. */
 inline size_t decodePrepSmemWords(int groups, int k, int q, int wordsPad) {
@@ -76,7 +80,11 @@ __global__ void __launch_bounds__(kBtcThreads, P <= 4 ? 3 : 2) btcDecodePrepKern
   auto prepareRow = [&]() {
     double ss = 0;
     for (int i = threadIdx.x; i < k; i += kBtcThreads) {
-      const float v = pa.x[i];
+      float v = pa.x[i];
+      if (pa.up) {  // SwiGLU, as the prep kernel: silu in f64, times up, one rounding
+        const double g = v;
+        v = static_cast<float>(g / (1.0 + exp(-g)) * static_cast<double>(pa.up[i]));
+      }
       row[i] = v;
       ss += static_cast<double>(v) * v;
     }

@@ -267,7 +267,7 @@ bool btcAccumulateDecodePrep(const BtcProblem& pr, const BtcPlan& plan, const De
   const size_t smem = decodePrepSmemWords(groups, pr.k, pr.q, pr.wordsPad) * sizeof(uint32_t);
   const bool wordGroups = pr.groupSize >= pr.k || pr.groupSize % 32 == 0;  // code sums per whole words
   if (!plan.decode || !plan.decodeCta || plan.wideFragments > 0 || pr.m != 1 || pr.k > kDecodePrepMaxK || !wordGroups ||
-      finish.actGroup < pr.k || smem > 48 * 1024)
+      finish.actGroup < pr.k || smem > kDecodePrepMaxSmemBytes)
     return false;
   if (ceilDiv(finish.k, finish.groupSize) != groups || finish.n != pr.n || finish.m != 1)
     throw AbqError("btcAccumulateDecodePrep: the f32 epilogue's shape differs from the problem's");
@@ -280,7 +280,7 @@ bool btcAccumulateDecodePrep(const BtcProblem& pr, const BtcPlan& plan, const De
   DecodePrepArgs pa = prep;
   pa.sumGroup = std::min(pr.groupSize, pr.k);  // the epilogue reads the code sums per weight group
   // Resident CTAs take the tiles in turn, so each quantizes the row once (launch bounds: 3 CTAs per SM for
-  // p <= 4, 2 above; fewer where the shared row does not fit).
+  // p <= 4, 2 above; fewer where the shared row does not fit in the SM's 227 KB).
   const int wTiles = ceilDiv(args.nTiles, 2);
   const int perSm = std::max(1, std::min(pr.p <= 4 ? 3 : 2, static_cast<int>((227 * 1024) / (smem + 1024))));
   const dim3 grid(std::min(wTiles, perSm * smCount));

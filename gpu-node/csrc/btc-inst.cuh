@@ -48,14 +48,26 @@ void launchBtcDecode(int r, bool ctaLocal, dim3 grid, size_t smem, cudaStream_t 
   CUDA_CHECK_LAUNCH(ctaLocal ? "btcDecodeCtaKernel" : "btcDecodeKernel");
 }
 
-/** The fused-prep decode kernel (btc-decode-prep-kernel.cuh) for R rows per token. */
+/** The fused-prep decode kernel (btc-decode-prep-kernel.cuh) for R rows per token. Rows past 48 KB of shared
+ *  memory (SwiGLU's K = 11,008) need the opt-in: once per kernel (the process's current device). */
+template <int P, int R>
+void launchBtcDecodePrepR(dim3 grid, size_t smem, cudaStream_t stream, const BtcArgs& args, const DecodePrepArgs& prep) {
+  static const bool optIn = [] {
+    CUDA_CHECK(cudaFuncSetAttribute(btcDecodePrepKernel<P, R>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                    static_cast<int>(kDecodePrepMaxSmemBytes)));
+    return true;
+  }();
+  (void)optIn;
+  launchPdl(btcDecodePrepKernel<P, R>, grid, dim3(kBtcThreads), smem, stream, args, prep);
+}
+
 template <int P>
 void launchBtcDecodePrep(int r, dim3 grid, size_t smem, cudaStream_t stream, const BtcArgs& args, const DecodePrepArgs& prep) {
   switch (r) {
-    case 1: launchPdl(btcDecodePrepKernel<P, 1>, grid, dim3(kBtcThreads), smem, stream, args, prep); break;
-    case 2: launchPdl(btcDecodePrepKernel<P, 2>, grid, dim3(kBtcThreads), smem, stream, args, prep); break;
-    case 4: launchPdl(btcDecodePrepKernel<P, 4>, grid, dim3(kBtcThreads), smem, stream, args, prep); break;
-    case 8: launchPdl(btcDecodePrepKernel<P, 8>, grid, dim3(kBtcThreads), smem, stream, args, prep); break;
+    case 1: launchBtcDecodePrepR<P, 1>(grid, smem, stream, args, prep); break;
+    case 2: launchBtcDecodePrepR<P, 2>(grid, smem, stream, args, prep); break;
+    case 4: launchBtcDecodePrepR<P, 4>(grid, smem, stream, args, prep); break;
+    case 8: launchBtcDecodePrepR<P, 8>(grid, smem, stream, args, prep); break;
     default: throw AbqError("btcDecodePrepKernel: no variant for " + std::to_string(r) + " rows per token");
   }
   CUDA_CHECK_LAUNCH("btcDecodePrepKernel");

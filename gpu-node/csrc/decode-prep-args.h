@@ -7,6 +7,7 @@ namespace abq {
 struct DecodePrepArgs {
   const float* x;      // f32 [K]: the row (the residual stream, or the attention output)
   const float* normW;  // RMSNorm weight [K] (f32), or nullptr: the row as it is
+  const float* up;     // SwiGLU: the row is silu(x) * up (f64, rounded once: shared/model/mlp.ts); or nullptr
   double eps;          // RMSNorm epsilon
   int bits;            // activation bits q (per token, the whole row is one activation group)
   int sumGroup;        // code sums per this many elements: the weight group (K: per channel)

@@ -17,8 +17,9 @@ bool gemvEpilogueEnabled() {
   return on;
 }
 
-// ABQ_ENGINE_FUSED_PREP=1: a one-token GEMV whose input is a plain or RMS-normalized row quantizes it itself
-// (btc-decode-prep-kernel.cuh) instead of after a prep kernel. Opt-in until a device run has checked it.
+// ABQ_ENGINE_FUSED_PREP=1: a one-token GEMV whose input is a plain, RMS-normalized or SwiGLU row prepares and
+// quantizes it itself (btc-decode-prep-kernel.cuh) instead of after a prep kernel. Opt-in until a device run
+// has checked it.
 bool fusedPrepEnabled() {
   static const bool on = [] { const char* v = std::getenv("ABQ_ENGINE_FUSED_PREP"); return v && v[0] == '1'; }();
   return on;
@@ -180,8 +181,9 @@ void EngineLinear::forward(const PrepSource& src, int m, float* y, const float* 
       halfToFloat(ws.yf16, mc, n_, yc, rc, stream);
     } else {
       if (mc == 1 && s.fusedPrepOk && fusedPrepEnabled() && gemvEpilogueEnabled() && s.pending.kind == kPendingNone && !s.rowIndex &&
-          (s.mode == kPrepRow || s.mode == kPrepNorm) && packed_->actGroupEff() >= k_) {
-        const DecodePrepArgs pa{s.x, s.mode == kPrepNorm ? s.normW : nullptr, s.eps, spec_.abits, packed_->groupSizeEff()};
+          packed_->actGroupEff() >= k_) {
+        const DecodePrepArgs pa{s.x, s.mode == kPrepNorm ? s.normW : nullptr, s.mode == kPrepSwiglu ? s.x2 : nullptr, s.eps,
+                                spec_.abits, packed_->groupSizeEff()};
         const EpiF32Args e{1, n_, k_, packed_->groupSizeEff(), packed_->actGroupEff(), nullptr, nullptr, nullptr, nullptr,
                            packed_->weightScales(), packed_->weightZeros(), packed_->weightSums(), packed_->bias(), yc, rc};
         if (packed_->accumulateDecodePrep(pa, e, stream)) continue;

@@ -273,6 +273,7 @@ void Engine::forward(int t, int rows, bool sample) {
     n2.normW = L.postNorm;
     PrepSource sw = plain;
     sw.mode = kPrepSwiglu;
+    sw.fusedPrepOk = fuse;
     if (L.gateUp) {
       n2.pending = fromO;
       PendingEpilogue fromGateUp{};
