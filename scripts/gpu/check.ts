@@ -1,7 +1,8 @@
 /**
  * GPU correctness check: the CUDA addon against the TypeScript reference (shared/numerics) on fresh
  * random inputs. Bit-exact: activation planes, scales, zeros, code sums and the integer accumulators
- * for every (p, q) in 1..8 x 1..8 over ragged shapes (M = 1, 3, 17, 64, 100, 2048), plus activation-side cases
+ * for every (p, q) in 1..8 x 1..8 over ragged shapes (M = 1, 3, 17, 64, 100, 2048) and decode shapes (M = 1..16,
+ * several 16-output CTAs, K over every warp of a CTA: the CTA-local and wide decode kernels), plus activation-side cases
  * for the many-token quantize kernel (every q, K % 8 == 0 or not, power-of-two weight groups); the tiled large-M kernel
  * (M >= 64, epilogue fused) must give the same fp16 bits as the split-K kernel + separate epilogue whose
  * accumulators are checked bit-exact, for every (p, q) at M = 64/100 and ragged N/K; fp16 outputs within
