@@ -18,11 +18,12 @@ bool gemvEpilogueEnabled() {
 }
 
 // ABQ_ENGINE_FUSED_PREP=1: a one-token GEMV whose input is a plain, RMS-normalized or SwiGLU row prepares and
-// quantizes it itself (btc-decode-prep-kernel.cuh) instead of after a prep kernel. Opt-in until a device run
-// has checked it.
-bool fusedPrepEnabled() {
-  static const bool on = [] { const char* v = std::getenv("ABQ_ENGINE_FUSED_PREP"); return v && v[0] == '1'; }();
-  return on;
+// quantizes it itself (btc-decode-prep-kernel.cuh) instead of after a prep kernel; "2": not the SwiGLU rows
+// (down_proj keeps its prep kernel: every CTA computing 11,008 f64 exps may cost more than the launch it
+// saves). Opt-in until a device run has checked it.
+int fusedPrepMode() {
+  static const int mode = [] { const char* v = std::getenv("ABQ_ENGINE_FUSED_PREP"); return v && (v[0] == '1' || v[0] == '2') ? v[0] - '0' : 0; }();
+  return mode;
 }
 
 bool sameSpec(const HostLinear& a, const HostLinear& b) {
@@ -180,8 +181,9 @@ void EngineLinear::forward(const PrepSource& src, int m, float* y, const float* 
       }
       halfToFloat(ws.yf16, mc, n_, yc, rc, stream);
     } else {
-      if (mc == 1 && s.fusedPrepOk && fusedPrepEnabled() && gemvEpilogueEnabled() && s.pending.kind == kPendingNone && !s.rowIndex &&
-          packed_->actGroupEff() >= k_) {
+      const int fused = fusedPrepMode();
+      if (mc == 1 && s.fusedPrepOk && (fused == 1 || (fused == 2 && s.mode != kPrepSwiglu)) && gemvEpilogueEnabled() &&
+          s.pending.kind == kPendingNone && !s.rowIndex && packed_->actGroupEff() >= k_) {
         const DecodePrepArgs pa{s.x, s.mode == kPrepNorm ? s.normW : nullptr, s.mode == kPrepSwiglu ? s.x2 : nullptr, s.eps,
                                 spec_.abits, packed_->groupSizeEff()};
         const EpiF32Args e{1, n_, k_, packed_->groupSizeEff(), packed_->actGroupEff(), nullptr, nullptr, nullptr, nullptr,
