@@ -6,6 +6,7 @@
 #include "cuda-check.cuh"
 
 #include <algorithm>
+#include <type_traits>
 #include <cstdlib>
 #include <cstring>
 
@@ -136,6 +137,25 @@ bool decodeWideEnabled() { static const bool v = envInt("ABQ_BTC_DECODE_WIDE", 0
 int minPairsPerSplit() { static const int v = std::max(1, envInt("ABQ_BTC_MIN_PAIRS", kMinPairsPerSplit)); return v; }
 int decodeMinPairsPerSplit() { static const int v = std::max(1, envInt("ABQ_BTC_MIN_PAIRS", kDecodeMinPairsPerSplit)); return v; }
 int targetCtasPerSm() { static const int v = std::max(1, envInt("ABQ_BTC_TARGET_CTAS", kTargetCtasPerSm)); return v; }
+
+/**
+ * Calls f(std::integral_constant<int, P>) for weight bits p in 1..8: the kernels are templates on P, each
+ * width compiled in its own btc-inst-p<P>.cu.
+ */
+template <typename F>
+void withWeightBits(int p, const char* what, F&& f) {
+  switch (p) {
+    case 1: f(std::integral_constant<int, 1>{}); return;
+    case 2: f(std::integral_constant<int, 2>{}); return;
+    case 3: f(std::integral_constant<int, 3>{}); return;
+    case 4: f(std::integral_constant<int, 4>{}); return;
+    case 5: f(std::integral_constant<int, 5>{}); return;
+    case 6: f(std::integral_constant<int, 6>{}); return;
+    case 7: f(std::integral_constant<int, 7>{}); return;
+    case 8: f(std::integral_constant<int, 8>{}); return;
+    default: throw AbqError(std::string(what) + ": weight bits " + std::to_string(p) + " not in 1..8");
+  }
+}
 
 /** The fields every mma kernel reads, from the problem and the plan. */
 BtcArgs kernelArgs(const BtcProblem& pr, const BtcPlan& plan) {
@@ -284,17 +304,9 @@ bool btcAccumulateDecodePrep(const BtcProblem& pr, const BtcPlan& plan, const De
   const int wTiles = ceilDiv(args.nTiles, 2);
   const int perSm = std::max(1, std::min(pr.p <= 4 ? 3 : 2, static_cast<int>((227 * 1024) / (smem + 1024))));
   const dim3 grid(std::min(wTiles, perSm * smCount));
-  switch (pr.p) {
-    case 1: launchBtcDecodePrep<1>(plan.rowsPerToken, grid, smem, stream, args, pa); break;
-    case 2: launchBtcDecodePrep<2>(plan.rowsPerToken, grid, smem, stream, args, pa); break;
-    case 3: launchBtcDecodePrep<3>(plan.rowsPerToken, grid, smem, stream, args, pa); break;
-    case 4: launchBtcDecodePrep<4>(plan.rowsPerToken, grid, smem, stream, args, pa); break;
-    case 5: launchBtcDecodePrep<5>(plan.rowsPerToken, grid, smem, stream, args, pa); break;
-    case 6: launchBtcDecodePrep<6>(plan.rowsPerToken, grid, smem, stream, args, pa); break;
-    case 7: launchBtcDecodePrep<7>(plan.rowsPerToken, grid, smem, stream, args, pa); break;
-    case 8: launchBtcDecodePrep<8>(plan.rowsPerToken, grid, smem, stream, args, pa); break;
-    default: throw AbqError("btcAccumulateDecodePrep: weight bits " + std::to_string(pr.p) + " not in 1..8");
-  }
+  withWeightBits(pr.p, "btcAccumulateDecodePrep", [&](auto bits) {
+    launchBtcDecodePrep<decltype(bits)::value>(plan.rowsPerToken, grid, smem, stream, args, pa);
+  });
   return true;
 }
 
@@ -335,42 +347,24 @@ void btcAccumulate(const BtcProblem& pr, const BtcPlan& plan, cudaStream_t strea
     }
     const bool cta = plan.decodeCta;
     if (plan.wideFragments > 0) {
-      switch (pr.p) {
-        case 1: launchBtcDecodeWide<1>(plan.rowsPerToken, plan.wideFragments, dgrid, smem, stream, args); break;
-        case 2: launchBtcDecodeWide<2>(plan.rowsPerToken, plan.wideFragments, dgrid, smem, stream, args); break;
-        case 3: launchBtcDecodeWide<3>(plan.rowsPerToken, plan.wideFragments, dgrid, smem, stream, args); break;
-        case 4: launchBtcDecodeWide<4>(plan.rowsPerToken, plan.wideFragments, dgrid, smem, stream, args); break;
-        default: throw AbqError("btcAccumulate: the wide decode kernel takes 1..4 weight bits, got " + std::to_string(pr.p));
-      }
+      withWeightBits(pr.p, "btcAccumulate", [&](auto bits) {
+        constexpr int P = decltype(bits)::value;
+        if constexpr (P <= kDecodeWideMaxP) launchBtcDecodeWide<P>(plan.rowsPerToken, plan.wideFragments, dgrid, smem, stream, args);
+        else throw AbqError("btcAccumulate: the wide decode kernel takes up to " + std::to_string(kDecodeWideMaxP) + " weight bits, got " + std::to_string(P));
+      });
       return;  // its epilogue is CTA-local (fused, finishF32) or it stored every acc entry
     }
-    switch (pr.p) {
-      case 1: launchBtcDecode<1>(plan.rowsPerToken, cta, dgrid, smem, stream, args); break;
-      case 2: launchBtcDecode<2>(plan.rowsPerToken, cta, dgrid, smem, stream, args); break;
-      case 3: launchBtcDecode<3>(plan.rowsPerToken, cta, dgrid, smem, stream, args); break;
-      case 4: launchBtcDecode<4>(plan.rowsPerToken, cta, dgrid, smem, stream, args); break;
-      case 5: launchBtcDecode<5>(plan.rowsPerToken, cta, dgrid, smem, stream, args); break;
-      case 6: launchBtcDecode<6>(plan.rowsPerToken, cta, dgrid, smem, stream, args); break;
-      case 7: launchBtcDecode<7>(plan.rowsPerToken, cta, dgrid, smem, stream, args); break;
-      case 8: launchBtcDecode<8>(plan.rowsPerToken, cta, dgrid, smem, stream, args); break;
-      default: throw AbqError("btcAccumulate: weight bits " + std::to_string(pr.p) + " not in 1..8");
-    }
+    withWeightBits(pr.p, "btcAccumulate", [&](auto bits) {
+      launchBtcDecode<decltype(bits)::value>(plan.rowsPerToken, cta, dgrid, smem, stream, args);
+    });
     if (!plan.fusedEpilogue && !plan.skipEpilogue) btcEpilogue(pr.epi, stream);
     return;
   }
   const int tokensPerCta = plan.mTiles * kTileM / plan.rowsPerToken;
   const dim3 grid(ceilDiv(pr.m, tokensPerCta), ceilDiv(args.nTiles, kBtcWarps), ceilDiv(args.kPairs, args.pairsPerSplit));
-  switch (pr.p) {
-    case 1: launchBtc<1>(plan.rowsPerToken, plan.mTiles, grid, stream, args); break;
-    case 2: launchBtc<2>(plan.rowsPerToken, plan.mTiles, grid, stream, args); break;
-    case 3: launchBtc<3>(plan.rowsPerToken, plan.mTiles, grid, stream, args); break;
-    case 4: launchBtc<4>(plan.rowsPerToken, plan.mTiles, grid, stream, args); break;
-    case 5: launchBtc<5>(plan.rowsPerToken, plan.mTiles, grid, stream, args); break;
-    case 6: launchBtc<6>(plan.rowsPerToken, plan.mTiles, grid, stream, args); break;
-    case 7: launchBtc<7>(plan.rowsPerToken, plan.mTiles, grid, stream, args); break;
-    case 8: launchBtc<8>(plan.rowsPerToken, plan.mTiles, grid, stream, args); break;
-    default: throw AbqError("btcAccumulate: weight bits " + std::to_string(pr.p) + " not in 1..8");
-  }
+  withWeightBits(pr.p, "btcAccumulate", [&](auto bits) {
+    launchBtc<decltype(bits)::value>(plan.rowsPerToken, plan.mTiles, grid, stream, args);
+  });
   if (!plan.fusedEpilogue && !plan.skipEpilogue) btcEpilogue(pr.epi, stream);
 }
 
