@@ -21,7 +21,8 @@
  * Options: --rate N (default 1000), --seconds N per path (default 12), --rounds N (default 3),
  * --repeat N runs of the router-overhead measurement with fresh processes (default 3),
  * --ttfb N requests (default 300), --wasm-rate N (default 100); for quick probes while changing the
- * edge: --only fixed (skip the WASM run), --no-doc (print only), --edge-prof DIR (the edge runs
+ * edge: --only fixed (skip the WASM run), --no-doc (print only), --edge-node-args=FLAGS (V8/Node flags for
+ * both edge processes, e.g. --edge-node-args=--max-semi-space-size=32 for a GC A/B), --edge-prof DIR (the edge runs
  * under --cpu-prof and writes its profile there on exit).
  */
 import { createHmac, randomBytes } from 'node:crypto';
@@ -48,6 +49,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     'no-doc': { type: 'boolean', default: false },
     'edge-prof': { type: 'string' },
+    'edge-node-args': { type: 'string' },
   },
 });
 const RATE = Number(values.rate);
@@ -92,8 +94,9 @@ async function measure(nodeScript: string, nodeArgs: string[], rate: number, ttf
   });
   // Two edges on the same node: the default (node link) and one with the link off (HTTP hop), so
   // both transports are measured in the same run. --edge-prof profiles the default one.
-  const edge = await startChild('edge/node.ts', [], edgeEnv(true), LISTENING('abq-edge'), prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []);
-  const edgeHttp = await startChild('edge/node.ts', [], edgeEnv(false), LISTENING('abq-edge'));
+  const edgeFlags = (values['edge-node-args'] ?? '').split(/\s+/).filter(Boolean);
+  const edge = await startChild('edge/node.ts', [], edgeEnv(true), LISTENING('abq-edge'), [...edgeFlags, ...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [])]);
+  const edgeHttp = await startChild('edge/node.ts', [], edgeEnv(false), LISTENING('abq-edge'), edgeFlags);
   const bare = await startChild('scripts/edge-bench/bare-proxy.ts', [node.url], {}, LISTENING('bare-proxy'));
   try {
     for (const [e, transport] of [[edge, 'link'], [edgeHttp, 'http']] as const) {
