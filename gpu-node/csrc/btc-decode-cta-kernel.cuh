@@ -29,11 +29,6 @@ constexpr int kDecodeCtaMaxSmemWords = 48 * 1024 / 4;
 /** Shared accumulator words of one CTA for M tokens and G weight groups: sacc[M][16][G]. */
 inline size_t decodeCtaSmemWords(int m, int groups) { return static_cast<size_t>(m) * kDecodeTileN * groups; }
 
-/**
- * The CTA-local kernels' tail, after every warp's sums are in sacc[M][16][G] (and a barrier): the f32
- * epilogue with the residual (finishF32), Linear's fp16 epilogue (fuseEpilogue), or every entry of the
- * tile's acc stored (acc is never read, so it needs no zeroing).
- */
 /** The engine's f32 epilogue (+ residual) of a tile from the shared sums; e's activation parameters may
  *  live in shared memory (the fused-prep kernel's). acc is untouched. */
 __device__ __forceinline__ void decodeCtaFinishF32(const BtcArgs& a, const EpiF32Args& e, const uint32_t* sacc, int nBase) {
@@ -46,6 +41,11 @@ __device__ __forceinline__ void decodeCtaFinishF32(const BtcArgs& a, const EpiF3
   }
 }
 
+/**
+ * The CTA-local kernels' tail, after every warp's sums are in sacc[M][16][G] (and a barrier): the f32
+ * epilogue with the residual (finishF32), Linear's fp16 epilogue (fuseEpilogue), or every entry of the
+ * tile's acc stored (acc is never read, so it needs no zeroing).
+ */
 __device__ __forceinline__ void decodeCtaFinish(const BtcArgs& a, const uint32_t* sacc, int nBase) {
   if (a.finishF32) {  // the engine's decode path: f32 outputs (+ residual) from the shared sums, acc untouched
     decodeCtaFinishF32(a, a.epi32, sacc, nBase);

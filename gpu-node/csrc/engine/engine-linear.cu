@@ -181,13 +181,14 @@ void EngineLinear::forward(const PrepSource& src, int m, float* y, const float* 
       }
       halfToFloat(ws.yf16, mc, n_, yc, rc, stream);
     } else {
+      EpiF32Args e{mc, n_, k_, packed_->groupSizeEff(), packed_->actGroupEff(), ws.acc, ws.scales, ws.zeros, ws.sums,
+                   packed_->weightScales(), packed_->weightZeros(), packed_->weightSums(), packed_->bias(), yc, rc};
       const int fused = fusedPrepMode();
       if (mc == 1 && s.fusedPrepOk && (fused == 1 || (fused == 2 && s.mode != kPrepSwiglu)) && gemvEpilogueEnabled() &&
           s.pending.kind == kPendingNone && !s.rowIndex && packed_->actGroupEff() >= k_) {
+        // The GEMV prepares the row itself; its epilogue takes the activation parameters from shared memory.
         const DecodePrepArgs pa{s.x, s.mode == kPrepNorm ? s.normW : nullptr, s.mode == kPrepSwiglu ? s.x2 : nullptr, s.eps,
                                 spec_.abits, packed_->groupSizeEff()};
-        const EpiF32Args e{1, n_, k_, packed_->groupSizeEff(), packed_->actGroupEff(), nullptr, nullptr, nullptr, nullptr,
-                           packed_->weightScales(), packed_->weightZeros(), packed_->weightSums(), packed_->bias(), yc, rc};
         if (packed_->accumulateDecodePrep(pa, e, stream)) continue;
       }
       t.kind = kOutPlanes;
@@ -195,8 +196,6 @@ void EngineLinear::forward(const PrepSource& src, int m, float* y, const float* 
       t.wordsPad = packed_->wordsPad();
       t.planes = ws.planes; t.scales = ws.scales; t.zeros = ws.zeros; t.sums = ws.sums;
       prepActivations(s, t, mc, stream);
-      EpiF32Args e{mc, n_, k_, packed_->groupSizeEff(), packed_->actGroupEff(), ws.acc, ws.scales, ws.zeros, ws.sums,
-                   packed_->weightScales(), packed_->weightZeros(), packed_->weightSums(), packed_->bias(), yc, rc};
       // Decode: the CTA-local GEMV finishes its outputs itself (no deferred epilogue, acc untouched).
       if (packed_->accumulateExternal(ws.planes, mc, ws.acc, stream, gemvEpilogueEnabled() ? &e : nullptr)) continue;
       if (deferOk) {
